@@ -1,0 +1,270 @@
+package main
+
+import (
+	"fmt"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/desk"
+	"github.com/coordbot/coordbot/store"
+)
+
+func cmdCase(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: coordbot case new|list|show|vendors|notify ...")
+	}
+	argv := append([]string{"case"}, args...)
+	switch args[0] {
+	case "new":
+		return caseNew(e, args[1:], argv)
+	case "list":
+		f := newFlags("case list")
+		asJSON := f.Bool("json", false, "print JSON")
+		if _, err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			var cs []*store.Case
+			if err := d.Store.View(func(tx *store.Tx) (err error) { cs, err = tx.Cases(); return }); err != nil {
+				return err
+			}
+			if *asJSON {
+				out := []map[string]string{}
+				for _, c := range cs {
+					out = append(out, map[string]string{"id": c.ID, "title": c.Title, "state": c.State, "start": rfc(c.Start), "target_date": rfc(c.Target)})
+				}
+				return printJSON(e, out)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tSTART\tTARGET\tTITLE")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.State, rfc(c.Start), rfc(c.Target), c.Title)
+			}
+			return tw.Flush()
+		})
+	case "show":
+		f := newFlags("case show")
+		asJSON := f.Bool("json", false, "print JSON")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("usage: coordbot case show ID [--json]")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			j, err := caseJSON(d, pos[0])
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return printJSON(e, j)
+			}
+			return printCase(e, j)
+		})
+	case "vendors":
+		f := newFlags("case vendors")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) < 3 || pos[0] != "add" {
+			return usagef("usage: coordbot case vendors add ID VENDOR...")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			return d.AttachVendors(pos[1], pos[2:])
+		})
+	case "notify":
+		f := newFlags("case notify")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) < 3 || (pos[1] != "overview" && pos[1] != "detail") {
+			return usagef("usage: coordbot case notify ID overview|detail VENDOR...|all")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			res, err := d.Notify(pos[0], pos[1], pos[2:])
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				if r.Queued {
+					fmt.Fprintf(e.stdout, "%s: %s queued\n", r.Vendor, pos[1])
+				} else {
+					fmt.Fprintf(e.stdout, "%s: not sent: %s\n", r.Vendor, r.Reason)
+				}
+			}
+			return nil
+		})
+	}
+	return usagef("unknown case command %q", args[0])
+}
+
+func caseNew(e *env, args, argv []string) error {
+	f := newFlags("case new")
+	var in desk.CaseInput
+	var attach strs
+	f.StringVar(&in.Title, "title", "", "case title")
+	ovFile := f.String("overview-file", "", "file with the overview (no technical detail)")
+	dtFile := f.String("detail-file", "", "file with the technical detail (confidential)")
+	kw := f.String("keywords", "", "technology keywords, comma-separated")
+	f.StringVar(&in.Lead, "lead", "", "foreign coordinator leading the case, e.g. CERT/CC VU#123456")
+	f.StringVar(&in.Reporter, "reporter", "", "reporter")
+	f.Var(&attach, "attach", "detail attachment (repeatable)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("case new: unexpected argument %q", pos[0])
+	}
+	if in.Title == "" || *ovFile == "" {
+		return usagef("usage: coordbot case new --title TEXT --overview-file F --detail-file F [--keywords K,...] [--attach FILE ...]")
+	}
+	read := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		b, err := os.ReadFile(e.abs(p))
+		return string(b), err
+	}
+	if in.Overview, err = read(*ovFile); err != nil {
+		return fmt.Errorf("case new: %w", err)
+	}
+	if in.Detail, err = read(*dtFile); err != nil {
+		return fmt.Errorf("case new: %w", err)
+	}
+	in.Keywords = splitList(*kw)
+	for _, a := range attach {
+		data, err := os.ReadFile(e.abs(a))
+		if err != nil {
+			return fmt.Errorf("case new: %w", err)
+		}
+		ct := mime.TypeByExtension(filepath.Ext(a))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		in.Attach = append(in.Attach, store.Attach{Name: filepath.Base(a), ContentType: ct, Data: data})
+	}
+	return withDesk(e, f, argv, func(d *desk.Desk) error {
+		c, err := d.NewCase(in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, c.ID)
+		return nil
+	})
+}
+
+// The JSON of `case show --json` (DESIGN §8). Scripts rely on these names.
+type caseOut struct {
+	ID              string      `json:"id"`
+	Title           string      `json:"title"`
+	State           string      `json:"state"`
+	CancelReason    string      `json:"cancel_reason,omitempty"`
+	Lead            string      `json:"lead"`
+	Keywords        []string    `json:"keywords"`
+	Start           string      `json:"start"`
+	TargetDate      string      `json:"target_date"`
+	PublicationDate string      `json:"publication_date"`
+	Vendors         []vendorOut `json:"vendors"`
+	Events          []eventOut  `json:"events"`
+}
+
+type vendorOut struct {
+	Vendor           string `json:"vendor"`
+	State            string `json:"state"`
+	Status           string `json:"status"`
+	Comment          string `json:"comment"`
+	URL              string `json:"url"`
+	FixPlan          string `json:"fix_plan,omitempty"`
+	Schedule         string `json:"schedule,omitempty"`
+	LastInbound      string `json:"last_inbound"`
+	RemindersSent    int    `json:"reminders_sent"`
+	UnreachableStage int    `json:"unreachable_stage"`
+	DID              string `json:"did,omitempty"`
+}
+
+type eventOut struct {
+	Time          string `json:"time"`
+	Actor         string `json:"actor"`
+	Kind          string `json:"kind"`
+	Vendor        string `json:"vendor,omitempty"`
+	MessageID     string `json:"message_id"`
+	Summary       string `json:"summary,omitempty"`
+	Authenticated bool   `json:"authenticated,omitempty"`
+}
+
+func caseJSON(d *desk.Desk, id string) (*caseOut, error) {
+	var out *caseOut
+	err := d.Store.View(func(tx *store.Tx) error {
+		c, err := tx.Case(id)
+		if err != nil {
+			return err
+		}
+		parts, err := tx.Participations(id)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.Events(id)
+		if err != nil {
+			return err
+		}
+		loc := d.Cfg.Location()
+		out = &caseOut{ID: c.ID, Title: c.Title, State: c.State, CancelReason: c.CancelReason, Lead: c.Lead, Keywords: c.Keywords,
+			Start: rfcIn(c.Start, loc), TargetDate: rfcIn(c.Target, loc), PublicationDate: rfcIn(c.Publication, loc),
+			Vendors: []vendorOut{}, Events: []eventOut{}}
+		if out.Keywords == nil {
+			out.Keywords = []string{}
+		}
+		for _, p := range parts {
+			out.Vendors = append(out.Vendors, vendorOut{Vendor: p.Vendor, State: p.State, Status: p.Status, Comment: p.Comment, URL: p.URL,
+				FixPlan: p.FixPlan, Schedule: p.Schedule, LastInbound: rfcIn(p.LastInbound, loc), RemindersSent: p.RemindersSent,
+				UnreachableStage: p.UnreachableStage, DID: p.DID})
+		}
+		for _, ev := range evs {
+			out.Events = append(out.Events, eventOut{Time: rfcIn(ev.Time, loc), Actor: ev.Actor, Kind: ev.Kind, Vendor: ev.Vendor,
+				MessageID: ev.MessageID, Summary: ev.Summary, Authenticated: ev.Authenticated})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func printCase(e *env, c *caseOut) error {
+	fmt.Fprintf(e.stdout, "%s  %s\nstate: %s  start: %s  target: %s  publication: %s\n", c.ID, c.Title, c.State,
+		orDash(c.Start), orDash(c.TargetDate), orDash(c.PublicationDate))
+	if c.Lead != "" {
+		fmt.Fprintf(e.stdout, "lead: %s\n", c.Lead)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VENDOR\tSTATE\tSTATUS\tLAST INBOUND")
+	for _, v := range c.Vendors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Vendor, orDash(v.State), orDash(v.Status), orDash(v.LastInbound))
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout, "events:")
+	for _, ev := range c.Events {
+		fmt.Fprintf(e.stdout, "  %s  %-10s %-18s %s\n", ev.Time, ev.Actor, ev.Kind, strings.TrimSpace(ev.Summary))
+	}
+	return nil
+}
+
+func rfcIn(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(loc).Format(time.RFC3339)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coordbot/coordbot/internal/realmail"
+	"github.com/coordbot/coordbot/mailbot/open"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real coordbot once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "coordbot-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "coordbot")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// bot drives the built binary with one config.
+type bot struct {
+	t   *testing.T
+	bin string
+	cfg string
+}
+
+func (b *bot) run(args ...string) (string, string, int) {
+	b.t.Helper()
+	cmd := exec.Command(b.bin, append(args, "--config", b.cfg)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		b.t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (b *bot) must(args ...string) string {
+	b.t.Helper()
+	out, errs, code := b.run(args...)
+	if code != 0 {
+		b.t.Fatalf("coordbot %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (b *bot) caseJSON(id string) caseOut {
+	b.t.Helper()
+	var c caseOut
+	if err := json.Unmarshal([]byte(b.must("case", "show", id, "--json")), &c); err != nil {
+		b.t.Fatal(err)
+	}
+	return c
+}
+
+func writeConfig(t *testing.T, dir, imapAddr, smtpAddr string) string {
+	t.Helper()
+	pw := filepath.Join(dir, "imap.pw")
+	if err := os.WriteFile(pw, []byte(realmail.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "coordbot.toml")
+	text := fmt.Sprintf(`[bot]
+address = "vultures@cert.example"
+data_dir = %q
+[imap]
+address = %q
+security = "none"
+password_file = %q
+[smtp]
+address = %q
+security = "none"
+username = ""
+sent_mailbox = "Sent"
+[[coordinator]]
+address = "coord@cert.example"
+[admin]
+socket = %q
+`, filepath.Join(dir, "data"), imapAddr, pw, smtpAddr, filepath.Join(dir, "admin.sock"))
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func parseAll(t *testing.T, raws [][]byte) []*open.Message {
+	t.Helper()
+	var out []*open.Message
+	for _, r := range raws {
+		m, err := open.Parse(r, open.Limits{})
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestSpineRealServers runs the spine against real Dovecot and Postfix:
+// two vendors, a case, overviews, replies (one ISO-2022-JP) through
+// Postfix, poll --once, acknowledgements, folders, and an idempotent
+// second pass.
+func TestSpineRealServers(t *testing.T) {
+	srv := realmail.Start(t)
+	dir := t.TempDir()
+	b := &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
+
+	out := b.must("init")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if fp := lines[len(lines)-1]; !regexp.MustCompile(`^[0-9A-F]{40}$`).MatchString(fp) {
+		t.Fatalf("init's last line %q is not a fingerprint", fp)
+	}
+	for _, f := range []string{"data/robot.asc", "data/coordbot.db"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v err %v", f, fi.Mode(), err)
+		}
+	}
+	b.must("vendor", "add", "--id", "acme", "--name", "ACME株式会社", "--email", "psirt@acme.example", "--lang", "ja", "--keywords", "tls,http")
+	b.must("vendor", "add", "--id", "beta", "--name", "Beta Networks", "--email", "security@beta.example", "--lang", "en")
+	if _, errs, code := b.run("vendor", "add", "--id", "acme", "--email", "x@acme.example"); code != 1 || !strings.Contains(errs, "exists") {
+		t.Fatalf("duplicate vendor: exit %d %s", code, errs)
+	}
+	if _, _, code := b.run("vendor", "add", "--name", "no id"); code != 2 {
+		t.Fatalf("usage error exit %d, want 2", code)
+	}
+	ov := filepath.Join(dir, "overview.txt")
+	dt := filepath.Join(dir, "detail.txt")
+	os.WriteFile(ov, []byte("A crafted ClientHello crashes the server.\n"), 0o600)
+	os.WriteFile(dt, []byte("SECRET-DETAIL-MARKER: off-by-one in handshake.c\n"), 0o600)
+	id := strings.TrimSpace(b.must("case", "new", "--title", "TLS handshake overflow", "--overview-file", ov, "--detail-file", dt, "--keywords", "tls"))
+	if !regexp.MustCompile(`^JVNVU#\d{8}$`).MatchString(id) {
+		t.Fatalf("case new printed %q", id)
+	}
+	b.must("case", "vendors", "add", id, "acme", "beta")
+	b.must("case", "notify", id, "overview", "all")
+	b.must("poll", "--once")
+
+	acmeOv := parseAll(t, srv.WaitMessages(t, "psirt@acme.example", "INBOX", 1, 30*time.Second))[0]
+	betaOv := parseAll(t, srv.WaitMessages(t, "security@beta.example", "INBOX", 1, 30*time.Second))[0]
+	for _, m := range []*open.Message{acmeOv, betaOv} {
+		if !strings.HasPrefix(m.Subject, "["+id+"] ") || strings.Contains(m.Subject, "TLS handshake") {
+			t.Fatalf("overview subject %q: want [ID] and no title", m.Subject)
+		}
+		if strings.Contains(m.Text, "SECRET-DETAIL-MARKER") {
+			t.Fatal("the detail leaked into an overview")
+		}
+	}
+	if acmeOv.Header.Get("Auto-Submitted") != "auto-generated" {
+		t.Fatalf("Auto-Submitted %q", acmeOv.Header.Get("Auto-Submitted"))
+	}
+	if !strings.Contains(acmeOv.Text, "詳細情報の請求") || strings.Contains(betaOv.Text, "詳細情報の請求") {
+		t.Fatal("overview language does not follow the vendor's")
+	}
+
+	jaReply, err := iso2022jpReply("psirt@acme.example", "vultures@cert.example", acmeOv,
+		"ACME PSIRT です。\n\n詳細情報の請求：はい\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enReply := plainReply("security@beta.example", "vultures@cert.example", betaOv, "We have no such product.\n\nRequest detail: no\n")
+	// A stranger naming the case: quarantined, coordinators told, nothing back.
+	stranger := []byte("From: someone@example.org\r\nTo: vultures@cert.example\r\nSubject: Re: [" + id + "] tell me more\r\n" +
+		"Message-ID: <probe.1@example.org>\r\n\r\nRequest detail: yes\r\n")
+	srv.AddUser("someone@example.org")
+	srv.Send(t, "psirt@acme.example", []string{"vultures@cert.example"}, jaReply)
+	srv.Send(t, "security@beta.example", []string{"vultures@cert.example"}, enReply)
+	srv.Send(t, "someone@example.org", []string{"vultures@cert.example"}, stranger)
+	srv.WaitMessages(t, "vultures@cert.example", "INBOX", 3, 30*time.Second)
+
+	b.must("poll", "--once")
+	c := b.caseJSON(id)
+	if c.State != "active" || c.Start == "" || c.TargetDate == "" {
+		t.Fatalf("case %+v", c)
+	}
+	got := map[string]string{}
+	for _, v := range c.Vendors {
+		got[v.Vendor] = v.State
+		if v.LastInbound == "" {
+			t.Errorf("vendor %s has no last_inbound", v.Vendor)
+		}
+	}
+	if got["acme"] != "detail-requested" || got["beta"] != "no-product" {
+		t.Fatalf("vendor states %v", got)
+	}
+	kinds := map[string]int{}
+	for _, e := range c.Events {
+		kinds[e.Kind]++
+	}
+	if kinds["overview-sent"] != 2 || kinds["detail-requested"] != 1 || kinds["no-product"] != 1 {
+		t.Fatalf("events %v", kinds)
+	}
+
+	acmeMail := parseAll(t, srv.WaitMessages(t, "psirt@acme.example", "INBOX", 2, 30*time.Second))
+	betaMail := parseAll(t, srv.WaitMessages(t, "security@beta.example", "INBOX", 2, 30*time.Second))
+	jaID := parseAll(t, [][]byte{jaReply})[0].MessageID
+	if ack := acmeMail[1]; len(ack.InReplyTo) != 1 || ack.InReplyTo[0] != jaID || !strings.HasPrefix(ack.Subject, "["+id+"]") {
+		t.Fatalf("acme ack: subject %q in-reply-to %v, want %s", ack.Subject, ack.InReplyTo, jaID)
+	}
+	if !strings.Contains(betaMail[1].Text, "Request detail: no") {
+		t.Fatalf("beta ack does not say what was recorded:\n%s", betaMail[1].Text)
+	}
+	triage := parseAll(t, srv.WaitMessages(t, "coord@cert.example", "INBOX", 1, 30*time.Second))
+	if !strings.Contains(triage[0].Text, "unknown sender") {
+		t.Fatalf("triage text:\n%s", triage[0].Text)
+	}
+	if n := len(srv.Messages(t, "someone@example.org", "INBOX")); n != 0 {
+		t.Fatalf("the stranger got %d messages", n)
+	}
+	if n := len(srv.Messages(t, "vultures@cert.example", "Processed")); n != 2 {
+		t.Fatalf("Processed holds %d, want 2", n)
+	}
+	if n := len(srv.Messages(t, "vultures@cert.example", "Quarantine")); n != 1 {
+		t.Fatalf("Quarantine holds %d, want 1", n)
+	}
+	if n := len(srv.Messages(t, "vultures@cert.example", "INBOX")); n != 0 {
+		t.Fatalf("INBOX still holds %d", n)
+	}
+	if n := len(srv.Messages(t, "vultures@cert.example", "Sent")); n != 5 {
+		t.Fatalf("Sent holds %d, want 5 (2 overviews, 2 acks, 1 triage)", n)
+	}
+
+	// A second pass changes nothing and sends nothing.
+	before := b.must("case", "show", id, "--json")
+	b.must("poll", "--once")
+	if after := b.must("case", "show", id, "--json"); after != before {
+		t.Fatalf("second poll changed the case:\n%s\n%s", before, after)
+	}
+	time.Sleep(time.Second)
+	if n := len(srv.Messages(t, "psirt@acme.example", "INBOX")); n != 2 {
+		t.Fatalf("acme has %d messages after the second pass", n)
+	}
+	if n := len(srv.Messages(t, "coord@cert.example", "INBOX")); n != 1 {
+		t.Fatalf("coordinator has %d messages after the second pass", n)
+	}
+}

@@ -1,0 +1,336 @@
+// Package desk is the robot itself: it ties the pure rules (process) to the
+// store, the notice templates and the mail edges. Every operation runs in
+// one store transaction with its events, ledger entry and outbox entries.
+package desk
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/config"
+	"github.com/coordbot/coordbot/mailbot/notice"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/store"
+)
+
+// Desk is the robot's core, shared by the daemon and the CLI.
+type Desk struct {
+	Store  *store.Store
+	Cfg    *config.Config
+	Log    *slog.Logger
+	Now    func() time.Time
+	Render *notice.Renderer
+
+	// kick, when set, is called after something was queued, so a running
+	// daemon sends it without waiting for its timer.
+	kick func()
+}
+
+// New makes a desk over an open store.
+func New(st *store.Store, cfg *config.Config, log *slog.Logger) *Desk {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Desk{Store: st, Cfg: cfg, Log: log, Now: time.Now, Render: notice.NewRenderer(cfg.Bot.TemplateDir)}
+}
+
+// OnQueued registers fn to run after notices were queued.
+func (d *Desk) OnQueued(fn func()) { d.kick = fn }
+
+func (d *Desk) queued() {
+	if d.kick != nil {
+		d.kick()
+	}
+}
+
+func (d *Desk) policy() process.Policy {
+	return process.Policy{
+		PublicationDays:        d.Cfg.Policy.PublicationDays,
+		Location:               d.Cfg.Location(),
+		AutoSendDetail:         d.Cfg.Policy.AutoDetail(),
+		RequireEncryptedDetail: d.Cfg.PGP.EncryptedDetail(),
+	}
+}
+
+func (d *Desk) domain() string {
+	if i := strings.LastIndexByte(d.Cfg.Bot.Address, '@'); i >= 0 {
+		return d.Cfg.Bot.Address[i+1:]
+	}
+	return "coordbot.invalid"
+}
+
+// --- vendors ---
+
+// VendorInput is what `vendor add` gives.
+type VendorInput struct {
+	ID, Name, Registration, Manager, Lang string
+	Emails, Keywords                      []string
+	Key                                   *store.Key
+}
+
+// AddVendor registers a vendor. An existing id is refused.
+func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
+	if err := validSlug(in.ID); err != nil {
+		return nil, fmt.Errorf("vendor id: %w", err)
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		in.Name = in.ID
+	}
+	if len(in.Emails) == 0 {
+		return nil, errors.New("vendor needs at least one --email")
+	}
+	if in.Registration == "" {
+		in.Registration = store.RegGeneral
+	}
+	if !slices.Contains([]string{store.RegGeneral, store.RegIndividual, store.RegPending}, in.Registration) {
+		return nil, fmt.Errorf("registration %q is not one of general, individual, pending", in.Registration)
+	}
+	if in.Lang == "" {
+		in.Lang = d.Cfg.Bot.Language
+	}
+	if in.Lang != "ja" && in.Lang != "en" {
+		return nil, fmt.Errorf("lang %q is not one of ja, en", in.Lang)
+	}
+	now := d.Now()
+	v := &store.Vendor{ID: in.ID, Name: notice.OneLine(in.Name), Registration: in.Registration, Manager: notice.OneLine(in.Manager),
+		Lang: in.Lang, Created: now, Updated: now}
+	for _, e := range in.Emails {
+		a, err := mail.ParseAddress(e)
+		if err != nil {
+			return nil, fmt.Errorf("email %q: not a mail address", e)
+		}
+		addr := strings.ToLower(a.Address)
+		if d.isCoordinatorOrSelf(addr) {
+			return nil, fmt.Errorf("email %s is the robot's or a coordinator's address", addr)
+		}
+		v.Contacts = append(v.Contacts, store.Contact{Addr: addr})
+	}
+	for _, k := range in.Keywords {
+		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+			v.Keywords = append(v.Keywords, k)
+		}
+	}
+	if in.Key != nil {
+		v.Keys = []store.Key{*in.Key}
+	}
+	err := d.Store.Update(func(tx *store.Tx) error {
+		if _, err := tx.Vendor(v.ID); err == nil {
+			return fmt.Errorf("vendor %s: %w", v.ID, store.ErrExists)
+		}
+		return tx.PutVendor(v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Log.Info("vendor added", "vendor", v.ID, "contacts", len(v.Contacts), "key", in.Key != nil)
+	return v, nil
+}
+
+func (d *Desk) isCoordinatorOrSelf(addr string) bool {
+	if strings.EqualFold(addr, d.Cfg.Bot.Address) {
+		return true
+	}
+	_, ok := d.Cfg.Coordinator(addr)
+	return ok
+}
+
+func validSlug(s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("%q must be 1 to 64 characters", s)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("%q may hold only a-z, 0-9, '-', '_' and '.'", s)
+		}
+	}
+	return nil
+}
+
+// --- cases ---
+
+// CaseInput is what `case new` gives.
+type CaseInput struct {
+	Title, Overview, Detail, Lead, Reporter string
+	Keywords                                []string
+	Attach                                  []store.Attach
+}
+
+// NewCase opens a draft case and returns it with its new ID.
+func (d *Desk) NewCase(in CaseInput) (*store.Case, error) {
+	if strings.TrimSpace(in.Title) == "" {
+		return nil, errors.New("case needs a title")
+	}
+	if strings.TrimSpace(in.Overview) == "" {
+		return nil, errors.New("case needs an overview")
+	}
+	now := d.Now()
+	c := &store.Case{Title: notice.OneLine(in.Title), Overview: in.Overview, Detail: in.Detail, Attach: in.Attach,
+		Lead: notice.OneLine(in.Lead), Reporter: in.Reporter, State: store.CaseDraft, Created: now, Updated: now}
+	for _, k := range in.Keywords {
+		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+			c.Keywords = append(c.Keywords, k)
+		}
+	}
+	err := d.Store.Update(func(tx *store.Tx) error {
+		for range 100 {
+			n, err := rand.Int(rand.Reader, big.NewInt(90000000))
+			if err != nil {
+				return err
+			}
+			c.ID = fmt.Sprintf("%s%08d", d.Cfg.Bot.CaseIDPrefix, n.Int64()+10000000)
+			if !tx.HasCase(c.ID) {
+				break
+			}
+		}
+		if tx.HasCase(c.ID) {
+			return errors.New("no free case ID")
+		}
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		_, err := tx.AddEvent(c.ID, store.Event{Time: now, Actor: process.ActorCLI, Kind: process.EvCaseCreated, Summary: "case created"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new case: %w", err)
+	}
+	d.Log.Info("case created", "case", c.ID)
+	return c, nil
+}
+
+// AttachVendors puts vendors on a case without notifying them. Vendors
+// already on it are left as they are.
+func (d *Desk) AttachVendors(caseID string, vendorIDs []string) error {
+	now := d.Now()
+	err := d.Store.Update(func(tx *store.Tx) error {
+		c, err := tx.Case(caseID)
+		if err != nil {
+			return err
+		}
+		for _, id := range vendorIDs {
+			if err := d.attach(tx, now, c, id, process.ActorCLI); err != nil {
+				return err
+			}
+		}
+		return tx.PutCase(c)
+	})
+	if err != nil {
+		return fmt.Errorf("attach vendors to %s: %w", caseID, err)
+	}
+	return nil
+}
+
+func (d *Desk) attach(tx *store.Tx, now time.Time, c *store.Case, vendorID, actor string) error {
+	v, err := tx.Vendor(vendorID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Participation(c.ID, v.ID); err == nil {
+		return nil
+	}
+	p, eff, err := process.AddVendor(now, c, v, actor)
+	if err != nil {
+		return err
+	}
+	if err := tx.PutParticipation(p); err != nil {
+		return err
+	}
+	return d.apply(tx, now, c, eff)
+}
+
+// NotifyResult says what `case notify` did per vendor.
+type NotifyResult struct {
+	Vendor string
+	Queued bool
+	Reason string
+}
+
+// Notify queues the overview for vendors (attaching them when needed);
+// "all" means every vendor on the case not yet sent it. Named vendors that
+// cannot get it make the whole call fail and nothing is queued.
+func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
+	if kind != process.KindOverview {
+		return nil, fmt.Errorf("notify %s: only overview notices exist yet", kind)
+	}
+	now := d.Now()
+	var res []NotifyResult
+	err := d.Store.Update(func(tx *store.Tx) error {
+		res = nil
+		c, err := tx.Case(caseID)
+		if err != nil {
+			return err
+		}
+		all := len(vendorIDs) == 1 && vendorIDs[0] == "all"
+		if all {
+			parts, err := tx.Participations(caseID)
+			if err != nil {
+				return err
+			}
+			vendorIDs = vendorIDs[:0]
+			for _, p := range parts {
+				if p.State == store.PartNew {
+					vendorIDs = append(vendorIDs, p.Vendor)
+				}
+			}
+		}
+		for _, id := range vendorIDs {
+			if err := d.attach(tx, now, c, id, process.ActorCLI); err != nil {
+				return err
+			}
+			v, err := tx.Vendor(id)
+			if err != nil {
+				return err
+			}
+			p, err := tx.Participation(caseID, id)
+			if err != nil {
+				return err
+			}
+			eff, err := process.NotifyOverview(now, d.policy(), c, v, p, process.ActorCLI)
+			if err != nil {
+				if all && errors.Is(err, process.ErrNotRegistered) {
+					res = append(res, NotifyResult{Vendor: id, Reason: err.Error()})
+					continue
+				}
+				return err
+			}
+			if err := tx.PutParticipation(p); err != nil {
+				return err
+			}
+			if err := d.apply(tx, now, c, eff); err != nil {
+				return err
+			}
+			res = append(res, NotifyResult{Vendor: id, Queued: true})
+		}
+		return tx.PutCase(c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify %s on %s: %w", kind, caseID, err)
+	}
+	for _, r := range res {
+		d.Log.Info("notice queued", "case", caseID, "vendor", r.Vendor, "kind", kind, "queued", r.Queued, "reason", r.Reason)
+	}
+	d.queued()
+	return res, nil
+}
+
+// apply records a rule's events and queues its notices in tx.
+func (d *Desk) apply(tx *store.Tx, now time.Time, c *store.Case, eff process.Effect) error {
+	for _, e := range eff.Events {
+		if _, err := tx.AddEvent(c.ID, e); err != nil {
+			return err
+		}
+	}
+	for _, n := range eff.Notices {
+		if err := d.queue(tx, now, c, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,352 @@
+package desk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/caseid"
+	"github.com/coordbot/coordbot/mailbot/forms"
+	"github.com/coordbot/coordbot/mailbot/open"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/store"
+)
+
+// Inbound is one message taken from the mailbox.
+type Inbound struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+	Raw         []byte
+}
+
+// Result is what became of an inbound message: where it must be moved and why.
+type Result struct {
+	Dest      string
+	Outcome   string
+	Reason    string
+	Case      string
+	Vendor    string
+	MessageID string
+	// Again is set when the ledger already knew the message.
+	Again bool
+}
+
+// verdict is the outcome of classifying and applying one message inside a
+// transaction.
+type verdict struct {
+	outcome, reason, caseID, vendor string
+}
+
+func quarantine(reason, caseID, vendor string) verdict {
+	return verdict{outcome: store.OutcomeQuarantine, reason: reason, caseID: caseID, vendor: vendor}
+}
+
+// Hash identifies a message by what its sender wrote: trace fields that
+// servers add on the way (Received, Delivered-To, ...) are left out, so the
+// same message delivered twice has one hash.
+func Hash(raw []byte) string {
+	h := sha256.New()
+	head, body := raw, []byte(nil)
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		head, body = raw[:i+2], raw[i+4:]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		head, body = raw[:i+1], raw[i+2:]
+	}
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	skip := false
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			if !skip {
+				h.Write([]byte(l + "\n"))
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(l, ":")
+		skip = isTraceField(strings.ToLower(strings.TrimSpace(name)))
+		if !skip {
+			h.Write([]byte(l + "\n"))
+		}
+	}
+	h.Write([]byte("\n"))
+	h.Write(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func isTraceField(name string) bool {
+	switch name {
+	case "received", "return-path", "delivered-to", "x-original-to", "x-delivered-to", "authentication-results",
+		"received-spf", "status", "x-status", "x-keywords", "x-uid", "content-length", "lines", "x-mozilla-status", "x-mozilla-status2":
+		return true
+	}
+	return strings.HasPrefix(name, "arc-") || strings.HasPrefix(name, "x-spam-") || strings.HasPrefix(name, "x-virus-")
+}
+
+// Handle classifies one inbound message and applies its effect together
+// with its ledger entry in one transaction. It never panics: a message that
+// makes the handling panic is quarantined. An error means nothing was
+// recorded (e.g. the store could not be written): leave the message where
+// it is and try again later.
+func (d *Desk) Handle(in Inbound) (res Result, err error) {
+	start := d.Now()
+	hash := Hash(in.Raw)
+	defer func() {
+		if r := recover(); r != nil {
+			d.Log.Error("panic while handling a message: quarantined", "uid", in.UID, "hash", hash[:16], "panic", fmt.Sprint(r),
+				"stack", string(debug.Stack()))
+			res, err = d.record(in, hash, nil, quarantine("internal error while reading the message", "", ""))
+		}
+		if err == nil {
+			d.Log.Info("inbound", "uid", in.UID, "case", res.Case, "vendor", res.Vendor, "message_id", res.MessageID,
+				"outcome", res.Outcome, "reason", res.Reason, "dest", res.Dest, "again", res.Again,
+				"duration", d.Now().Sub(start).Round(time.Microsecond))
+		}
+	}()
+	msg, perr := open.Parse(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts})
+	if perr != nil {
+		return d.record(in, hash, nil, quarantine("unreadable message: "+reasonOf(perr), "", ""))
+	}
+	return d.record(in, hash, msg, verdict{})
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, open.ErrTooLarge):
+		return "too large"
+	case errors.Is(err, open.ErrTooDeep):
+		return "MIME nesting too deep"
+	case errors.Is(err, open.ErrTooManyParts):
+		return "too many MIME parts"
+	}
+	return "malformed"
+}
+
+// record runs the transaction: ledger lookup, classification (when msg is
+// given and v is empty), effects, ledger entry.
+func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Result, error) {
+	now := d.Now()
+	var res Result
+	err := d.Store.Update(func(tx *store.Tx) error {
+		res = Result{}
+		if e, err := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID); err == nil {
+			res = Result{Dest: e.Dest, Outcome: e.Outcome, Reason: e.Reason, Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
+			return nil
+		}
+		if e, err := tx.Ledger(hash); err == nil {
+			// A second copy of a message already handled: one effect only.
+			dup := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now,
+				Outcome: store.OutcomeDuplicate, Dest: d.Cfg.IMAP.ProcessedMailbox, MessageID: e.MessageID}
+			if err := tx.PutLedger(dup, nil); err != nil {
+				return err
+			}
+			res = Result{Dest: dup.Dest, Outcome: store.OutcomeDuplicate, Reason: "copy of a message already handled (" + e.Outcome + ")",
+				Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
+			return nil
+		}
+		entry := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now}
+		if msg != nil {
+			entry.MessageID, entry.From = msg.MessageID, msg.From.Addr
+			entry.Encrypted = msg.Encrypted
+			if v.outcome == "" {
+				var err error
+				v, err = d.classify(tx, now, msg)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		entry.Outcome, entry.Reason, entry.Case, entry.Vendor = v.outcome, v.reason, v.caseID, v.vendor
+		entry.Dest = d.Cfg.IMAP.ProcessedMailbox
+		if v.outcome == store.OutcomeQuarantine {
+			entry.Dest = d.Cfg.IMAP.QuarantineMailbox
+			if err := d.triage(tx, now, entry); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutLedger(entry, in.Raw); err != nil {
+			return err
+		}
+		res = Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, Vendor: entry.Vendor, MessageID: entry.MessageID}
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("record inbound uid %d: %w", in.UID, err)
+	}
+	if res.Outcome == store.OutcomeQuarantine && !res.Again {
+		d.queued()
+	}
+	return res, nil
+}
+
+// triage tells the coordinators about a quarantined message. Nothing goes
+// to the sender: an unknown sender must learn nothing (SECURITY T8, T12).
+func (d *Desk) triage(tx *store.Tx, now time.Time, e *store.LedgerEntry) error {
+	var c *store.Case
+	if e.Case != "" {
+		if got, err := tx.Case(e.Case); err == nil {
+			c = got
+			if _, err := tx.AddEvent(c.ID, store.Event{Time: now, Actor: process.ActorRobot, Kind: process.EvQuarantined,
+				Vendor: e.Vendor, MessageID: e.MessageID, Summary: e.Reason}); err != nil {
+				return err
+			}
+		}
+	}
+	n := process.Notice{Kind: process.KindTriage, Case: e.Case, ToCoordinators: true,
+		Fields: map[string]string{"reason": e.Reason, "from": e.From, "message_id": e.MessageID, "vendor": e.Vendor}}
+	return d.queue(tx, now, c, n)
+}
+
+// classify decides what an inbound message is and applies its effect.
+func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict, error) {
+	from := msg.From.Addr
+	// Our own mail coming back (a copy, a loop): record, never answer.
+	if strings.EqualFold(from, d.Cfg.Bot.Address) {
+		return verdict{outcome: store.OutcomeOwn, reason: "sent by the robot's own address"}, nil
+	}
+	caseID, vendorID := d.placeCase(tx, msg)
+	if msg.IsBounce {
+		return d.bounce(tx, now, msg, caseID)
+	}
+	if msg.IsAutoReply {
+		// RFC 3834: recorded, never answered, not the vendor's answer.
+		vendor := ""
+		if v, err := tx.VendorByAddr(from); err == nil {
+			vendor = v.ID
+		}
+		if caseID != "" && vendor != "" {
+			if _, err := tx.AddEvent(caseID, store.Event{Time: now, Actor: vendor, Kind: process.EvAutoReply, Vendor: vendor,
+				MessageID: msg.MessageID, Summary: "automatic reply"}); err != nil {
+				return verdict{}, err
+			}
+		}
+		return verdict{outcome: store.OutcomeAutoReply, reason: "automatic reply", caseID: caseID, vendor: vendor}, nil
+	}
+	if msg.FromCount != 1 {
+		return quarantine("several or no From addresses", caseID, ""), nil
+	}
+	v, err := tx.VendorByAddr(from)
+	if err != nil {
+		if _, ok := d.Cfg.Coordinator(from); ok {
+			return verdict{outcome: store.OutcomeApplied, reason: "coordinator mail recorded", caseID: caseID}, nil
+		}
+		return quarantine("unknown sender", caseID, ""), nil
+	}
+	_ = vendorID
+	if caseID == "" {
+		return quarantine("no case named in the Subject or the references", "", v.ID), nil
+	}
+	c, err := tx.Case(caseID)
+	if err != nil {
+		return quarantine("case not found", "", v.ID), nil
+	}
+	p, err := tx.Participation(c.ID, v.ID)
+	if err != nil {
+		return quarantine("vendor is not on this case", c.ID, v.ID), nil
+	}
+	ans, ok := forms.OverviewAnswer(msg.Text)
+	if !ok {
+		return quarantine("answer not understood", c.ID, v.ID), nil
+	}
+	pa := process.AnswerYes
+	if ans == forms.AnswerNo {
+		pa = process.AnswerNo
+	}
+	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: false}
+	eff, err := process.OverviewAnswer(now, d.policy(), c, v, p, pa, in)
+	if err != nil {
+		return quarantine("answer does not fit: "+err.Error(), c.ID, v.ID), nil
+	}
+	if err := tx.PutParticipation(p); err != nil {
+		return verdict{}, err
+	}
+	c.Updated = now
+	if err := tx.PutCase(c); err != nil {
+		return verdict{}, err
+	}
+	if err := d.apply(tx, now, c, eff); err != nil {
+		return verdict{}, err
+	}
+	reason := "overview answer: yes"
+	if pa == process.AnswerNo {
+		reason = "overview answer: no"
+	}
+	if len(eff.Notices) == 0 {
+		reason += " (repeated)"
+	}
+	return verdict{outcome: store.OutcomeApplied, reason: reason, caseID: c.ID, vendor: v.ID}, nil
+}
+
+// placeCase finds the case of a message: the case ID in its Subject, or a
+// robot Message-ID it replies to.
+func (d *Desk) placeCase(tx *store.Tx, msg *open.Message) (caseID, vendorID string) {
+	if id, ok := caseid.Find(msg.Subject, d.Cfg.Bot.CaseIDPrefix); ok && tx.HasCase(id) {
+		return id, ""
+	}
+	refs := append(append([]string{}, msg.InReplyTo...), msg.References...)
+	for i := len(refs) - 1; i >= 0; i-- {
+		if r, err := tx.MessageRef(refs[i]); err == nil && r.Case != "" {
+			return r.Case, r.Vendor
+		}
+	}
+	if id, ok := caseid.Find(msg.Subject, d.Cfg.Bot.CaseIDPrefix); ok {
+		return id, ""
+	}
+	return "", ""
+}
+
+// bounce marks the failed contact addresses and tells the coordinators
+// (RFC 3464). A bounce is never answered and is not a vendor's answer.
+func (d *Desk) bounce(tx *store.Tx, now time.Time, msg *open.Message, caseID string) (verdict, error) {
+	var failed []string
+	if msg.Bounce != nil {
+		failed = msg.Bounce.FailedRecipients
+	}
+	vendor := ""
+	for _, addr := range failed {
+		v, err := tx.VendorByAddr(addr)
+		if err != nil {
+			continue
+		}
+		vendor = v.ID
+		for i := range v.Contacts {
+			if strings.EqualFold(v.Contacts[i].Addr, addr) {
+				v.Contacts[i].Failing = true
+				v.Contacts[i].FailingAt = now
+				if msg.Bounce != nil {
+					v.Contacts[i].FailingNote = strings.TrimSpace(msg.Bounce.Status + " " + msg.Bounce.Diagnostic)
+				}
+			}
+		}
+		v.Updated = now
+		if err := tx.PutVendor(v); err != nil {
+			return verdict{}, err
+		}
+		if caseID != "" && tx.HasCase(caseID) {
+			if _, err := tx.AddEvent(caseID, store.Event{Time: now, Actor: process.ActorRobot, Kind: process.EvBounce, Vendor: v.ID,
+				MessageID: msg.MessageID, Summary: "delivery to " + addr + " failed"}); err != nil {
+				return verdict{}, err
+			}
+		}
+	}
+	reason := "delivery status notification: " + strings.Join(failed, ", ")
+	if len(failed) > 0 {
+		var c *store.Case
+		if caseID != "" {
+			c, _ = tx.Case(caseID)
+		}
+		n := process.Notice{Kind: process.KindBounceNotice, Case: caseID, ToCoordinators: true,
+			Fields: map[string]string{"reason": reason, "from": msg.From.Addr, "message_id": msg.MessageID, "vendor": vendor}}
+		if err := d.queue(tx, now, c, n); err != nil {
+			return verdict{}, err
+		}
+	}
+	return verdict{outcome: store.OutcomeBounce, reason: reason, caseID: caseID, vendor: vendor}, nil
+}

@@ -1,0 +1,126 @@
+package desk
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/notice"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/store"
+)
+
+// tmplData is everything a template may use. Vendor-supplied strings are
+// data here: text/template never parses them.
+type tmplData struct {
+	Desk            string
+	CaseID          string
+	Title           string
+	Overview        string
+	VendorID        string
+	VendorName      string
+	AnswerFrom      string
+	AnswerMessageID string
+	AnswerJA        string
+	AnswerEN        string
+	Reason          string
+	From            string
+	MessageID       string
+	Quarantine      string
+}
+
+var answerWords = map[string][2]string{
+	"yes": {"詳細情報の請求: はい (技術的な詳細情報をお送りします)", "Request detail: yes (the technical detail will be sent to you)"},
+	"no":  {"詳細情報の請求: いいえ (該当製品なし)", "Request detail: no (no such product)"},
+}
+
+// queue renders one notice and puts it in the outbox, inside tx. c may be
+// nil for notices that belong to no case (triage of unplaceable mail).
+func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notice) error {
+	data := tmplData{Desk: d.Cfg.Bot.Name, Quarantine: d.Cfg.IMAP.QuarantineMailbox}
+	if c != nil {
+		data.CaseID, data.Title, data.Overview = c.ID, c.Title, c.Overview
+	} else {
+		data.CaseID = n.Case
+	}
+	for k, v := range n.Fields {
+		switch k {
+		case "answer":
+			w := answerWords[v]
+			data.AnswerJA, data.AnswerEN = w[0], w[1]
+		case "from":
+			data.AnswerFrom, data.From = v, v
+		case "message_id":
+			data.AnswerMessageID, data.MessageID = v, v
+		case "reason":
+			data.Reason = v
+		case "vendor":
+			data.VendorID = v
+		}
+	}
+	type rcpt struct {
+		to   []string
+		lang string
+	}
+	var rcpts []rcpt
+	if n.ToCoordinators {
+		for _, co := range d.Cfg.Coordinators {
+			rcpts = append(rcpts, rcpt{to: []string{co.Address}, lang: d.Cfg.Bot.Language})
+		}
+		if len(rcpts) == 0 {
+			d.Log.Warn("no coordinator configured: notice dropped", "case", n.Case, "kind", n.Kind)
+			return nil
+		}
+	} else {
+		v, err := tx.Vendor(n.Vendor)
+		if err != nil {
+			return err
+		}
+		data.VendorID, data.VendorName = v.ID, v.Name
+		var to []string
+		for _, ct := range v.Contacts {
+			// §2-3: never a public list or forum.
+			if !ct.Public {
+				to = append(to, ct.Addr)
+			}
+		}
+		if len(to) == 0 {
+			return fmt.Errorf("%s notice to %s: %w", n.Kind, v.ID, process.ErrNoContact)
+		}
+		rcpts = append(rcpts, rcpt{to: to, lang: v.Lang})
+	}
+	for _, r := range rcpts {
+		subj, body, err := d.Render.Render(r.lang, n.Kind, data)
+		if err != nil {
+			return err
+		}
+		tag := n.Case
+		if tag == "" {
+			tag = "coordbot"
+		}
+		m := notice.Mail{
+			From:       mail.Address{Name: d.Cfg.Bot.Name, Address: d.Cfg.Bot.Address},
+			To:         r.to,
+			Subject:    "[" + tag + "] " + subj,
+			Date:       now,
+			MessageID:  notice.NewMessageID(n.Kind, n.Case, d.domain()),
+			InReplyTo:  n.InReplyTo,
+			References: n.References,
+			Body:       body,
+			LoopHeader: d.Cfg.Bot.Address,
+		}
+		raw, err := m.Bytes()
+		if err != nil {
+			return err
+		}
+		e := &store.OutboxEntry{MessageID: m.MessageID, Case: n.Case, Vendor: n.Vendor, Kind: n.Kind,
+			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Created: now, NextAttempt: now}
+		if err := tx.Enqueue(e); err != nil {
+			return fmt.Errorf("queue %s notice: %w", n.Kind, err)
+		}
+		d.Log.Debug("notice rendered", "case", n.Case, "vendor", n.Vendor, "kind", n.Kind, "message_id", m.MessageID,
+			"to", strings.Join(r.to, ","))
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/coordbot/coordbot/mailbot/config"
+	"github.com/coordbot/coordbot/mailbot/inbox"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/mailbot/smtpout"
+	"github.com/coordbot/coordbot/store"
+)
+
+// IMAPConfig turns the configuration into the inbox client's.
+func IMAPConfig(cfg *config.Config) (inbox.Config, error) {
+	pw, err := config.Secret(cfg.IMAP.PasswordFile, cfg.IMAP.PasswordEnv)
+	if err != nil {
+		return inbox.Config{}, fmt.Errorf("imap password: %w", err)
+	}
+	return inbox.Config{Address: cfg.IMAP.Address, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: pw,
+		MaxMessageSize: cfg.Limits.MaxMessageBytes, PollInterval: cfg.IMAP.PollInterval.Duration}, nil
+}
+
+// SMTPConfig turns the configuration into the sender's.
+func SMTPConfig(cfg *config.Config) (smtpout.Config, error) {
+	pw, err := config.Secret(cfg.SMTP.PasswordFile, cfg.SMTP.PasswordEnv)
+	if err != nil {
+		return smtpout.Config{}, fmt.Errorf("smtp password: %w", err)
+	}
+	hello := cfg.SMTP.HelloName
+	if hello == "" {
+		_, hello, _ = cutLast(cfg.Bot.Address, "@")
+	}
+	return smtpout.Config{Address: cfg.SMTP.Address, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username, Password: pw,
+		HelloName: hello}, nil
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	for i := len(s) - len(sep); i >= 0; i-- {
+		if s[i:i+len(sep)] == sep {
+			return s[:i], s[i+len(sep):], true
+		}
+	}
+	return s, "", false
+}
+
+// Poll handles every message in the configured mailbox once: each is
+// recorded, then moved (commit first, then MOVE, so a crash in between
+// only repeats the MOVE). It stops at the first store error, leaving the
+// rest for a later pass.
+func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
+	mbox := d.Cfg.IMAP.Mailbox
+	uv, err := c.Select(mbox)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.noteUIDValidity(mbox, uv); err != nil {
+		return 0, err
+	}
+	// Everything still in the mailbox is either new or recorded but not yet
+	// moved: the ledger tells which, so no cursor decides.
+	uids, err := c.NewUIDs(0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	const batch = 50
+	for len(uids) > 0 && ctx.Err() == nil {
+		chunk := uids[:min(batch, len(uids))]
+		uids = uids[len(chunk):]
+		type moved struct {
+			uid  imap.UID
+			dest string
+		}
+		var moves []moved
+		ferr := c.Fetch(chunk, func(uid imap.UID, raw []byte, ferr error) error {
+			in := Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(uid), Raw: raw}
+			var tl *inbox.TooLargeError
+			var res Result
+			var err error
+			if errors.As(ferr, &tl) {
+				res, err = d.record(in, fmt.Sprintf("uid-%d-%d-%d", uv, uid, tl.Size), nil,
+					quarantine(fmt.Sprintf("too large (%d bytes)", tl.Size), "", ""))
+			} else if ferr != nil {
+				return ferr
+			} else {
+				res, err = d.Handle(in)
+			}
+			if err != nil {
+				d.Log.Error("store write failed: message left in the mailbox for a later pass", "uid", uid, "err", err)
+				return err
+			}
+			moves = append(moves, moved{uid, res.Dest})
+			return nil
+		})
+		// Move what was recorded even when the batch stopped early.
+		for _, m := range moves {
+			if err := c.Move(m.uid, m.dest); err != nil {
+				return n, fmt.Errorf("move uid %d to %s: %w", m.uid, m.dest, err)
+			}
+			n++
+		}
+		if ferr != nil {
+			return n, ferr
+		}
+	}
+	return n, ctx.Err()
+}
+
+func (d *Desk) noteUIDValidity(mbox string, uv uint32) error {
+	return d.Store.Update(func(tx *store.Tx) error {
+		cur, err := tx.Cursor(mbox)
+		if err != nil {
+			return err
+		}
+		if cur.UIDValidity == uv {
+			return nil
+		}
+		if cur.UIDValidity != 0 {
+			d.Log.Warn("UIDVALIDITY changed: rescanning the mailbox; the ledger prevents double effects",
+				"mailbox", mbox, "old", cur.UIDValidity, "new", uv)
+		}
+		return tx.PutCursor(mbox, store.Cursor{UIDValidity: uv})
+	})
+}
+
+// Sender is what Drain sends through (smtpout.Sender in production).
+type Sender interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+// Drain sends every queued notice that is due. A sent notice is recorded
+// right after the server accepted it; a crash in between is the only way a
+// notice goes out twice, and then with the same Message-ID. appendSent,
+// when not nil, stores a copy in the Sent mailbox.
+func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) error) (sent, failed int, err error) {
+	now := d.Now()
+	var due []*store.OutboxEntry
+	if err := d.Store.View(func(tx *store.Tx) error {
+		due, err = tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued && !e.NextAttempt.After(now) })
+		return err
+	}); err != nil {
+		return 0, 0, err
+	}
+	for _, e := range due {
+		if ctx.Err() != nil {
+			return sent, failed, ctx.Err()
+		}
+		t0 := time.Now()
+		serr := s.Send(ctx, e.From, e.To, e.Raw)
+		log := d.Log.With("case", e.Case, "vendor", e.Vendor, "kind", e.Kind, "message_id", e.MessageID, "attempt", e.Attempts+1)
+		err := d.Store.Update(func(tx *store.Tx) error {
+			cur, err := tx.OutboxEntry(e.Seq)
+			if err != nil {
+				return err
+			}
+			cur.Attempts++
+			switch {
+			case serr == nil:
+				cur.State, cur.SentAt, cur.LastError = store.OutSent, d.Now(), ""
+			case smtpout.IsTemporary(serr):
+				cur.LastError = serr.Error()
+				cur.NextAttempt = d.Now().Add(smtpout.Backoff(cur.Attempts))
+			default:
+				cur.State, cur.LastError = store.OutFailed, serr.Error()
+				if !isCoordinatorNotice(cur.Kind) {
+					var c *store.Case
+					if cur.Case != "" {
+						c, _ = tx.Case(cur.Case)
+					}
+					n := process.Notice{Kind: process.KindBounceNotice, Case: cur.Case, ToCoordinators: true,
+						Fields: map[string]string{"reason": "sending the " + cur.Kind + " notice failed permanently: " + serr.Error(),
+							"message_id": cur.MessageID, "vendor": cur.Vendor}}
+					if err := d.queue(tx, d.Now(), c, n); err != nil {
+						return err
+					}
+				}
+			}
+			*e = *cur
+			return tx.PutOutbox(cur)
+		})
+		if err != nil {
+			// The server may have taken it; the entry stays queued and goes
+			// again with the same Message-ID.
+			log.Error("recording a send failed", "err", err)
+			return sent, failed, err
+		}
+		switch e.State {
+		case store.OutSent:
+			sent++
+			log.Info("notice sent", "outcome", "sent", "duration", time.Since(t0).Round(time.Millisecond))
+			if appendSent != nil {
+				if err := appendSent(e.Raw); err != nil {
+					log.Warn("copy to the sent mailbox failed", "err", err)
+				}
+			}
+		case store.OutFailed:
+			failed++
+			log.Error("notice failed permanently", "outcome", "failed", "err", serr)
+		default:
+			log.Warn("notice deferred", "outcome", "retry", "next", e.NextAttempt, "err", serr)
+		}
+	}
+	return sent, failed, nil
+}
+
+func isCoordinatorNotice(kind string) bool {
+	return kind == process.KindTriage || kind == process.KindBounceNotice
+}
+
+// OutboxPending counts queued notices and those due now.
+func (d *Desk) OutboxPending() (queued, due int, err error) {
+	now := d.Now()
+	err = d.Store.View(func(tx *store.Tx) error {
+		es, err := tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued })
+		for _, e := range es {
+			if !e.NextAttempt.After(now) {
+				due++
+			}
+		}
+		queued = len(es)
+		return err
+	})
+	return
+}
+
+// Mail holds the daemon's connections.
+type Mail struct {
+	IMAP inbox.Config
+	SMTP smtpout.Config
+}
+
+// PollOnce processes the mailbox once and drains the outbox (`poll --once`).
+func (d *Desk) PollOnce(ctx context.Context, m Mail) error {
+	c, err := inbox.Dial(ctx, m.IMAP, d.Log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Ensure(d.mailboxes()...); err != nil {
+		return err
+	}
+	if _, err := d.Poll(ctx, c); err != nil {
+		return err
+	}
+	s := smtpout.New(m.SMTP, d.Log)
+	defer s.Close()
+	_, _, err = d.Drain(ctx, s, d.sentAppender(c))
+	return err
+}
+
+func (d *Desk) mailboxes() []string {
+	names := []string{d.Cfg.IMAP.ProcessedMailbox, d.Cfg.IMAP.QuarantineMailbox}
+	if d.Cfg.SMTP.SentMailbox != "" {
+		names = append(names, d.Cfg.SMTP.SentMailbox)
+	}
+	return names
+}
+
+func (d *Desk) sentAppender(c *inbox.Client) func([]byte) error {
+	if d.Cfg.SMTP.SentMailbox == "" {
+		return nil
+	}
+	return func(raw []byte) error { return c.Append(d.Cfg.SMTP.SentMailbox, raw, imap.FlagSeen) }
+}
+
+// Serve runs until ctx ends: the inbound loop (IDLE or polling) and the
+// outbox sender, each reconnecting with backoff.
+func (d *Desk) Serve(ctx context.Context, m Mail) error {
+	kick := make(chan struct{}, 1)
+	d.OnQueued(func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); d.inboundLoop(ctx, m.IMAP) }()
+	go func() { defer wg.Done(); d.outboundLoop(ctx, m, kick) }()
+	wg.Wait()
+	return nil
+}
+
+func (d *Desk) inboundLoop(ctx context.Context, cfg inbox.Config) {
+	log := d.Log.With("loop", "inbound")
+	attempt := 0
+	for ctx.Err() == nil {
+		err := d.inboundSession(ctx, cfg, log, &attempt)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := inbox.Backoff(attempt)
+		attempt++
+		log.Error("IMAP session ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		sleep(ctx, wait)
+	}
+}
+
+func (d *Desk) inboundSession(ctx context.Context, cfg inbox.Config, log *slog.Logger, attempt *int) error {
+	c, err := inbox.Dial(ctx, cfg, d.Log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Ensure(d.mailboxes()...); err != nil {
+		return err
+	}
+	log.Info("IMAP connected", "address", cfg.Address)
+	for ctx.Err() == nil {
+		n, err := d.Poll(ctx, c)
+		if err != nil {
+			return err
+		}
+		*attempt = 0
+		if n > 0 {
+			log.Debug("pass done", "messages", n)
+		}
+		if _, err := c.Wait(ctx, min(cfg.PollInterval*5, inbox.MaxIdle)); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Desk) outboundLoop(ctx context.Context, m Mail, kick <-chan struct{}) {
+	log := d.Log.With("loop", "outbound")
+	s := smtpout.New(m.SMTP, d.Log)
+	defer s.Close()
+	var sentBox *inbox.Client
+	defer func() {
+		if sentBox != nil {
+			sentBox.Close()
+		}
+	}()
+	appendSent := func(raw []byte) error {
+		if d.Cfg.SMTP.SentMailbox == "" {
+			return nil
+		}
+		if sentBox == nil {
+			c, err := inbox.Dial(ctx, m.IMAP, d.Log)
+			if err != nil {
+				return err
+			}
+			sentBox = c
+		}
+		if err := sentBox.Append(d.Cfg.SMTP.SentMailbox, raw, imap.FlagSeen); err != nil {
+			sentBox.Close()
+			sentBox = nil
+			return err
+		}
+		return nil
+	}
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		if _, _, err := d.Drain(ctx, s, appendSent); err != nil && ctx.Err() == nil {
+			log.Error("outbox pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		case <-tick.C:
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

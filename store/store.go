@@ -1,0 +1,600 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout this code reads and writes. Open migrates
+// older files forward and refuses newer ones.
+const SchemaVersion = 1
+
+// FileName is the store's name inside bot.data_dir.
+const FileName = "coordbot.db"
+
+var (
+	bMeta      = []byte("meta")
+	bVendors   = []byte("vendors")
+	bContacts  = []byte("contacts") // lower-case address → vendor id
+	bCases     = []byte("cases")
+	bParts     = []byte("parts")  // case \x00 vendor → Participation
+	bEvents    = []byte("events") // case → sub-bucket seq → Event
+	bLedger    = []byte("ledger") // hash → LedgerEntry
+	bUIDs      = []byte("uids")   // mailbox \x00 uidvalidity \x00 uid → hash
+	bRaw       = []byte("raw")    // hash → raw inbound message, as received
+	bOutbox    = []byte("outbox") // seq → OutboxEntry
+	bMsgRefs   = []byte("msgrefs")
+	bCursors   = []byte("cursors")
+	bKeyed     = []byte("keyed") // idempotency keys of one-off actions
+	allBuckets = [][]byte{bMeta, bVendors, bContacts, bCases, bParts, bEvents, bLedger, bUIDs, bRaw, bOutbox, bMsgRefs, bCursors, bKeyed}
+
+	keySchema = []byte("schema")
+	keyMagic  = []byte("magic")
+	magic     = []byte("coordbot store")
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrLocked means another process (usually `coordbot serve`) holds the file.
+	ErrLocked = errors.New("store is in use by another process")
+)
+
+// Store is the open bbolt file.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock; bbolt's default waits forever.
+	LockTimeout time.Duration
+	ReadOnly    bool
+}
+
+// Open opens (creating when missing) the store at path, checks that it is a
+// coordbot store and migrates it to SchemaVersion.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create folder: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		if err := sniff(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openBolt(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path}
+	if opt.ReadOnly {
+		if err := s.View(func(tx *Tx) error { return tx.checkSchema() }); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.db.Update(func(btx *bolt.Tx) error { return migrate(btx) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	_ = os.Chmod(path, 0o600)
+	return s, nil
+}
+
+func openBolt(path string, opt Options) (db *bolt.DB, err error) {
+	// bbolt panics on some damaged files instead of returning an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: %s is damaged (%v): restore it from a backup", path, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: opt.ReadOnly})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w (not a coordbot store, or damaged: restore it from a backup)", path, err)
+	}
+	return db, nil
+}
+
+// sniff refuses a file that is not a bbolt file before bbolt gets to read it.
+func sniff(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 32)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return fmt.Errorf("store: %s is not a coordbot store (too short)", path)
+	}
+	// bbolt's meta page carries the magic 0xED0CDAED at offset 16 (page header) + 0.
+	if binary.LittleEndian.Uint32(head[16:20]) != 0xED0CDAED {
+		return fmt.Errorf("store: %s is not a coordbot store (no bbolt header)", path)
+	}
+	return nil
+}
+
+func migrate(btx *bolt.Tx) error {
+	meta, err := btx.CreateBucketIfNotExists(bMeta)
+	if err != nil {
+		return err
+	}
+	if m := meta.Get(keyMagic); m == nil {
+		// A fresh file, or a bbolt file of someone else: only a file without
+		// any bucket but ours may be adopted.
+		foreign := false
+		_ = btx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if !bytes.Equal(name, bMeta) {
+				foreign = true
+			}
+			return nil
+		})
+		if foreign {
+			return errors.New("not a coordbot store (foreign bbolt file)")
+		}
+		if err := meta.Put(keyMagic, magic); err != nil {
+			return err
+		}
+	} else if !bytes.Equal(m, magic) {
+		return errors.New("not a coordbot store")
+	}
+	v := uint64(0)
+	if b := meta.Get(keySchema); b != nil {
+		v = binary.BigEndian.Uint64(b)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("schema version %d is newer than this coordbot (%d): upgrade coordbot", v, SchemaVersion)
+	}
+	// Migrations run in order; version 1 is the first layout.
+	for _, name := range allBuckets {
+		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return meta.Put(keySchema, u64(SchemaVersion))
+}
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Update runs fn in one read-write transaction: everything fn does commits
+// together or not at all.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
+
+// Backup writes a consistent copy of the store to w while others keep using it.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(btx *bolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// BackupFile writes a consistent copy to path (0600), through a temporary file.
+func (s *Store) BackupFile(path string) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if _, err := s.Backup(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Check runs bbolt's consistency check.
+func (s *Store) Check() error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		// Drain the channel: bbolt's checker blocks until it is read to the end.
+		var first error
+		for err := range btx.Check() {
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	})
+}
+
+// Tx is one transaction.
+type Tx struct {
+	btx *bolt.Tx
+}
+
+func (tx *Tx) checkSchema() error {
+	meta := tx.btx.Bucket(bMeta)
+	if meta == nil || !bytes.Equal(meta.Get(keyMagic), magic) {
+		return errors.New("store: not a coordbot store")
+	}
+	if b := meta.Get(keySchema); b == nil || binary.BigEndian.Uint64(b) != SchemaVersion {
+		return errors.New("store: schema version mismatch: open it read-write once to migrate")
+	}
+	return nil
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %q: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// --- vendors ---
+
+// Vendor returns the vendor with id.
+func (tx *Tx) Vendor(id string) (*Vendor, error) {
+	var v Vendor
+	if err := getJSON(tx.btx.Bucket(bVendors), []byte(id), &v); err != nil {
+		return nil, fmt.Errorf("vendor %s: %w", id, err)
+	}
+	return &v, nil
+}
+
+// PutVendor creates or replaces a vendor and indexes its contact addresses.
+// An address registered for another vendor is refused: the address decides
+// who an inbound mail is from.
+func (tx *Tx) PutVendor(v *Vendor) error {
+	idx := tx.btx.Bucket(bContacts)
+	if old, err := tx.Vendor(v.ID); err == nil {
+		for _, a := range old.Addrs() {
+			if err := idx.Delete([]byte(strings.ToLower(a))); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range v.Addrs() {
+		k := []byte(strings.ToLower(a))
+		if owner := idx.Get(k); owner != nil && string(owner) != v.ID {
+			return fmt.Errorf("address %s is already a contact of vendor %s: %w", a, owner, ErrExists)
+		}
+		if err := idx.Put(k, []byte(v.ID)); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.btx.Bucket(bVendors), []byte(v.ID), v)
+}
+
+// VendorByAddr finds the vendor with a contact address.
+func (tx *Tx) VendorByAddr(addr string) (*Vendor, error) {
+	id := tx.btx.Bucket(bContacts).Get([]byte(strings.ToLower(addr)))
+	if id == nil {
+		return nil, fmt.Errorf("contact %s: %w", addr, ErrNotFound)
+	}
+	return tx.Vendor(string(id))
+}
+
+// Vendors lists every vendor, ordered by id.
+func (tx *Tx) Vendors() ([]*Vendor, error) {
+	var out []*Vendor
+	err := tx.btx.Bucket(bVendors).ForEach(func(k, data []byte) error {
+		var v Vendor
+		if err := json.Unmarshal(data, &v); err != nil {
+			return fmt.Errorf("decode vendor %s: %w", k, err)
+		}
+		out = append(out, &v)
+		return nil
+	})
+	return out, err
+}
+
+// --- cases ---
+
+// Case returns the case with id.
+func (tx *Tx) Case(id string) (*Case, error) {
+	var c Case
+	if err := getJSON(tx.btx.Bucket(bCases), []byte(id), &c); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// PutCase creates or replaces a case.
+func (tx *Tx) PutCase(c *Case) error {
+	return putJSON(tx.btx.Bucket(bCases), []byte(c.ID), c)
+}
+
+// HasCase tells whether id exists.
+func (tx *Tx) HasCase(id string) bool {
+	return tx.btx.Bucket(bCases).Get([]byte(id)) != nil
+}
+
+// Cases lists every case, ordered by id.
+func (tx *Tx) Cases() ([]*Case, error) {
+	var out []*Case
+	err := tx.btx.Bucket(bCases).ForEach(func(k, data []byte) error {
+		var c Case
+		if err := json.Unmarshal(data, &c); err != nil {
+			return fmt.Errorf("decode case %s: %w", k, err)
+		}
+		out = append(out, &c)
+		return nil
+	})
+	return out, err
+}
+
+// --- participations ---
+
+func partKey(caseID, vendorID string) []byte {
+	return []byte(caseID + "\x00" + vendorID)
+}
+
+// Participation returns vendor's part in case.
+func (tx *Tx) Participation(caseID, vendorID string) (*Participation, error) {
+	var p Participation
+	if err := getJSON(tx.btx.Bucket(bParts), partKey(caseID, vendorID), &p); err != nil {
+		return nil, fmt.Errorf("vendor %s on case %s: %w", vendorID, caseID, err)
+	}
+	return &p, nil
+}
+
+// PutParticipation creates or replaces a participation.
+func (tx *Tx) PutParticipation(p *Participation) error {
+	return putJSON(tx.btx.Bucket(bParts), partKey(p.Case, p.Vendor), p)
+}
+
+// Participations lists a case's vendors in the order they were added.
+func (tx *Tx) Participations(caseID string) ([]*Participation, error) {
+	var out []*Participation
+	prefix := []byte(caseID + "\x00")
+	c := tx.btx.Bucket(bParts).Cursor()
+	for k, data := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, data = c.Next() {
+		var p Participation
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("decode participation %q: %w", k, err)
+		}
+		out = append(out, &p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Added.Before(out[j].Added) })
+	return out, nil
+}
+
+// --- events ---
+
+// AddEvent appends an event to a case's trail and returns its sequence number.
+func (tx *Tx) AddEvent(caseID string, e Event) (uint64, error) {
+	b, err := tx.btx.Bucket(bEvents).CreateBucketIfNotExists([]byte(caseID))
+	if err != nil {
+		return 0, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	e.Seq = seq
+	return seq, putJSON(b, u64(seq), &e)
+}
+
+// Events returns a case's trail in order.
+func (tx *Tx) Events(caseID string) ([]Event, error) {
+	b := tx.btx.Bucket(bEvents).Bucket([]byte(caseID))
+	if b == nil {
+		return nil, nil
+	}
+	var out []Event
+	err := b.ForEach(func(k, data []byte) error {
+		var e Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("decode event %x: %w", k, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// --- inbound ledger ---
+
+func uidKey(mailbox string, uidValidity, uid uint32) []byte {
+	k := []byte(mailbox + "\x00")
+	k = binary.BigEndian.AppendUint32(k, uidValidity)
+	return binary.BigEndian.AppendUint32(k, uid)
+}
+
+// Ledger returns the entry for a message hash.
+func (tx *Tx) Ledger(hash string) (*LedgerEntry, error) {
+	var e LedgerEntry
+	if err := getJSON(tx.btx.Bucket(bLedger), []byte(hash), &e); err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", hash, err)
+	}
+	return &e, nil
+}
+
+// LedgerByUID returns the entry recorded for a mailbox UID.
+func (tx *Tx) LedgerByUID(mailbox string, uidValidity, uid uint32) (*LedgerEntry, error) {
+	h := tx.btx.Bucket(bUIDs).Get(uidKey(mailbox, uidValidity, uid))
+	if h == nil {
+		return nil, fmt.Errorf("ledger uid %d: %w", uid, ErrNotFound)
+	}
+	return tx.Ledger(string(h))
+}
+
+// PutLedger records an inbound message; raw (as received) is kept for the
+// audit trail. A second copy of a known message only adds its UID.
+func (tx *Tx) PutLedger(e *LedgerEntry, raw []byte) error {
+	if e.UID != 0 {
+		if err := tx.btx.Bucket(bUIDs).Put(uidKey(e.Mailbox, e.UIDValid, e.UID), []byte(e.Hash)); err != nil {
+			return err
+		}
+	}
+	if tx.btx.Bucket(bLedger).Get([]byte(e.Hash)) != nil && e.Outcome == OutcomeDuplicate {
+		return nil
+	}
+	if raw != nil {
+		if err := tx.btx.Bucket(bRaw).Put([]byte(e.Hash), raw); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.btx.Bucket(bLedger), []byte(e.Hash), e)
+}
+
+// Raw returns a ledgered message as received.
+func (tx *Tx) Raw(hash string) ([]byte, error) {
+	b := tx.btx.Bucket(bRaw).Get([]byte(hash))
+	if b == nil {
+		return nil, fmt.Errorf("raw %s: %w", hash, ErrNotFound)
+	}
+	return bytes.Clone(b), nil
+}
+
+// LedgerEntries lists the whole ledger (tests, audits).
+func (tx *Tx) LedgerEntries() ([]*LedgerEntry, error) {
+	var out []*LedgerEntry
+	err := tx.btx.Bucket(bLedger).ForEach(func(k, data []byte) error {
+		var e LedgerEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("decode ledger %s: %w", k, err)
+		}
+		out = append(out, &e)
+		return nil
+	})
+	return out, err
+}
+
+// --- cursors ---
+
+// Cursor returns how far mailbox has been read.
+func (tx *Tx) Cursor(mailbox string) (Cursor, error) {
+	var c Cursor
+	err := getJSON(tx.btx.Bucket(bCursors), []byte(mailbox), &c)
+	if errors.Is(err, ErrNotFound) {
+		return Cursor{}, nil
+	}
+	return c, err
+}
+
+// PutCursor records how far mailbox has been read.
+func (tx *Tx) PutCursor(mailbox string, c Cursor) error {
+	return putJSON(tx.btx.Bucket(bCursors), []byte(mailbox), c)
+}
+
+// --- outbox ---
+
+// Enqueue adds a notice to the outbox and indexes its Message-ID.
+func (tx *Tx) Enqueue(e *OutboxEntry) error {
+	b := tx.btx.Bucket(bOutbox)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	if e.State == "" {
+		e.State = OutQueued
+	}
+	if err := putJSON(tx.btx.Bucket(bMsgRefs), []byte(e.MessageID), MessageRef{Case: e.Case, Vendor: e.Vendor, Kind: e.Kind}); err != nil {
+		return err
+	}
+	return putJSON(b, u64(seq), e)
+}
+
+// PutOutbox replaces an outbox entry (after an attempt).
+func (tx *Tx) PutOutbox(e *OutboxEntry) error {
+	return putJSON(tx.btx.Bucket(bOutbox), u64(e.Seq), e)
+}
+
+// OutboxEntry returns one entry.
+func (tx *Tx) OutboxEntry(seq uint64) (*OutboxEntry, error) {
+	var e OutboxEntry
+	if err := getJSON(tx.btx.Bucket(bOutbox), u64(seq), &e); err != nil {
+		return nil, fmt.Errorf("outbox %d: %w", seq, err)
+	}
+	return &e, nil
+}
+
+// Outbox lists entries in queue order; filter may be nil.
+func (tx *Tx) Outbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, error) {
+	var out []*OutboxEntry
+	err := tx.btx.Bucket(bOutbox).ForEach(func(k, data []byte) error {
+		var e OutboxEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("decode outbox %x: %w", k, err)
+		}
+		if filter == nil || filter(&e) {
+			out = append(out, &e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MessageRef resolves a Message-ID the robot wrote.
+func (tx *Tx) MessageRef(msgID string) (*MessageRef, error) {
+	var r MessageRef
+	if err := getJSON(tx.btx.Bucket(bMsgRefs), []byte(msgID), &r); err != nil {
+		return nil, fmt.Errorf("message-id %s: %w", msgID, err)
+	}
+	return &r, nil
+}
+
+// --- idempotency keys ---
+
+// Keyed reports whether a one-off action key was recorded.
+func (tx *Tx) Keyed(key string) bool {
+	return tx.btx.Bucket(bKeyed).Get([]byte(key)) != nil
+}
+
+// PutKeyed records a one-off action key (a scheduler action, a seen signature).
+func (tx *Tx) PutKeyed(key string, at time.Time) error {
+	return tx.btx.Bucket(bKeyed).Put([]byte(key), []byte(at.UTC().Format(time.RFC3339Nano)))
+}
