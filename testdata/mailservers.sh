@@ -390,14 +390,23 @@ start_dovecot() {
 		fail "dovecot ($name) did not start"
 }
 
-stop_dovecot() {
-	local name=$1 pidfile="$DIR/$1/master.pid" pid
+# Dovecot takes a second or more to exit (its master sleeps while its
+# children die), so cmd_stop signals every server first and then waits.
+signal_dovecot() {
+	local pidfile="$DIR/$1/master.pid"
 	if pid_alive "$pidfile" dovecot; then
-		pid=$(tr -dc 0-9 <"$pidfile")
-		kill "$pid" 2>/dev/null || true
-		wait_until 20 not pid_alive "$pidfile" dovecot ||
-			die "dovecot ($name, pid $pid) did not stop"
+		kill "$(tr -dc 0-9 2>/dev/null <"$pidfile")" 2>/dev/null || true
 	fi
+}
+
+wait_dovecot_stopped() {
+	wait_until 20 not pid_alive "$DIR/$1/master.pid" dovecot ||
+		die "dovecot ($1) did not stop"
+}
+
+stop_dovecot() {
+	signal_dovecot "$1"
+	wait_dovecot_stopped "$1"
 }
 
 # ---------------------------------------------------------------- postfix
@@ -482,6 +491,8 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	# Postfix sleeps up to 2 s at startup while main.cf looks freshly written.
+	touch -d '-10 seconds' "$conf/main.cf" "$conf/master.cf"
 }
 
 postfix_pidfile() {
@@ -496,13 +507,21 @@ start_postfix() {
 		fail "postfix did not start"
 }
 
-stop_postfix() {
+signal_postfix() {
 	[ -f "$DIR/postfix/main.cf" ] || return 0
 	if pid_alive "$(postfix_pidfile)" master; then
 		postfix -c "$DIR/postfix" stop </dev/null >>"$DIR/log/postfix.out" 2>&1 || true
-		wait_until 20 not pid_alive "$(postfix_pidfile)" master ||
-			die "postfix did not stop"
 	fi
+}
+
+wait_postfix_stopped() {
+	wait_until 20 not pid_alive "$(postfix_pidfile)" master ||
+		die "postfix did not stop"
+}
+
+stop_postfix() {
+	signal_postfix
+	wait_postfix_stopped
 }
 
 # ---------------------------------------------------------------- checks
@@ -589,9 +608,12 @@ EOF
 cmd_stop() {
 	[ -d "$DIR" ] || return 0
 	DIR=$(cd "$DIR" && pwd -P)
-	stop_postfix
-	stop_dovecot imap
-	stop_dovecot lmtp
+	signal_postfix
+	signal_dovecot imap
+	signal_dovecot lmtp
+	wait_postfix_stopped
+	wait_dovecot_stopped imap
+	wait_dovecot_stopped lmtp
 	if [ -f "$DIR/env" ]; then
 		load_env
 		wait_closed "$IMAP_PORT"

@@ -211,8 +211,14 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if strings.EqualFold(from, d.Cfg.Bot.Address) {
 		return verdict{outcome: store.OutcomeOwn, reason: "sent by the robot's own address"}, nil
 	}
-	caseID, vendorID := d.placeCase(tx, msg)
+	caseID := d.placeCase(tx, msg)
 	if msg.IsBounce {
+		if msg.Bounce != nil && msg.Bounce.OriginalMessageID != "" {
+			// The returned notice names the case better than any Subject.
+			if r, err := tx.MessageRef(msg.Bounce.OriginalMessageID); err == nil {
+				caseID = r.Case
+			}
+		}
 		return d.bounce(tx, now, msg, caseID)
 	}
 	if msg.IsAutoReply {
@@ -239,7 +245,6 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 		}
 		return quarantine("unknown sender", caseID, ""), nil
 	}
-	_ = vendorID
 	if caseID == "" {
 		return quarantine("no case named in the Subject or the references", "", v.ID), nil
 	}
@@ -286,20 +291,21 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 
 // placeCase finds the case of a message: the case ID in its Subject, or a
 // robot Message-ID it replies to.
-func (d *Desk) placeCase(tx *store.Tx, msg *open.Message) (caseID, vendorID string) {
+func (d *Desk) placeCase(tx *store.Tx, msg *open.Message) string {
 	if id, ok := caseid.Find(msg.Subject, d.Cfg.Bot.CaseIDPrefix); ok && tx.HasCase(id) {
-		return id, ""
+		return id
 	}
 	refs := append(append([]string{}, msg.InReplyTo...), msg.References...)
 	for i := len(refs) - 1; i >= 0; i-- {
 		if r, err := tx.MessageRef(refs[i]); err == nil && r.Case != "" {
-			return r.Case, r.Vendor
+			return r.Case
 		}
 	}
+	// A case ID that does not exist is still reported (triage), never confirmed to the sender.
 	if id, ok := caseid.Find(msg.Subject, d.Cfg.Bot.CaseIDPrefix); ok {
-		return id, ""
+		return id
 	}
-	return "", ""
+	return ""
 }
 
 // bounce marks the failed contact addresses and tells the coordinators

@@ -60,12 +60,15 @@ func labelLine(line string, form []field) (*field, string, bool) {
 	}
 	_, size := utf8.DecodeRuneInString(line[colon:])
 	label, value := line[:colon], line[colon+size:]
-	label = strings.TrimLeft(foldString(label), " \t*-・■□●○◆◇")
+	// Bullets, bold markers and invisible characters around a label are
+	// decoration (Gmail's "*Request detail:*", a BOM from a quoting client).
+	label = strings.TrimLeft(foldString(label), " \t*-・■□●○◆◇\uFEFF\u200B")
 	pieces := strings.Split(label, "/")
 	for i := range form {
 		f := &form[i]
 		all := true
 		for _, p := range pieces {
+			p = strings.Trim(p, " \t*_\uFEFF\u200B")
 			if !isOneOf(strings.Join(strings.Fields(p), " "), f.labels) {
 				all = false
 				break

@@ -128,9 +128,13 @@ type Message struct {
 	TextFromHTML bool
 	Attachments  []Attachment
 
-	AutoSubmitted  string // the Auto-Submitted keyword, lower case, "" when absent
-	IsAutoReply    bool   // machine-generated (RFC 3834, vacation, list mail): never answer it
-	IsBounce       bool   // a delivery failure report; Bounce is then non-nil
+	AutoSubmitted string // the Auto-Submitted keyword, lower case, "" when absent
+	IsAutoReply   bool   // machine-generated (RFC 3834, vacation, list mail): never answer it
+	// ListMail is set for List-* fields or Precedence bulk/junk/list (IsAutoReply
+	// is then set too): a vendor answering through its own list or group looks
+	// like this, so a caller may want to triage rather than drop it.
+	ListMail       bool
+	IsBounce       bool // a delivery failure report; Bounce is then non-nil
 	Bounce         *Bounce
 	NullReturnPath bool // Return-Path: <> (notifications only, RFC 5321 §4.5.5)
 

@@ -303,7 +303,7 @@ part two
 		},
 		{
 			name: "truncated multipart keeps what arrived",
-			raw: msg([]string{"From: a@b", "Content-Type: multipart/mixed; boundary=b"}, "--b\nContent-Type: text/plain\n\nRequest detail: yes\n"),
+			raw:  msg([]string{"From: a@b", "Content-Type: multipart/mixed; boundary=b"}, "--b\nContent-Type: text/plain\n\nRequest detail: yes\n"),
 			text: "Request detail: yes",
 		},
 		{
@@ -631,6 +631,59 @@ func TestDecoders(t *testing.T) {
 		got, clean := decodeBase64([]byte(tt.in))
 		if string(got) != tt.want || clean != tt.clean {
 			t.Errorf("decodeBase64(%q) = %q, %v; want %q, %v", tt.in, got, clean, tt.want, tt.clean)
+		}
+	}
+}
+
+func TestListMail(t *testing.T) {
+	for _, tt := range []struct {
+		header []string
+		list   bool
+	}{
+		{[]string{"List-Id: <psirt.acme.example>"}, true},
+		{[]string{"List-Post: <mailto:psirt@acme.example>"}, true},
+		{[]string{"Precedence: list"}, true},
+		{[]string{"Precedence: bulk"}, true},
+		{[]string{"Precedence: auto_reply"}, false},
+		{[]string{"Auto-Submitted: auto-replied"}, false},
+	} {
+		m := mustParse(t, msg(append([]string{"From: a@b", "Subject: x"}, tt.header...), "x"))
+		if m.ListMail != tt.list || !m.IsAutoReply {
+			t.Errorf("%q: ListMail %v IsAutoReply %v; want %v true", tt.header, m.ListMail, m.IsAutoReply, tt.list)
+		}
+	}
+}
+
+func TestHTMLMetaCharset(t *testing.T) {
+	html := `<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"></head><body>` +
+		encode(t, japanese.ShiftJIS, "詳細情報の請求：はい") + `</body></html>`
+	m := mustParse(t, msg([]string{"From: a@b", "Content-Type: text/html"}, html))
+	if m.Text != "詳細情報の請求：はい" || m.CharsetProblem || !m.TextFromHTML {
+		t.Errorf("Text = %q, problem %v", m.Text, m.CharsetProblem)
+	}
+}
+
+func TestDefects(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    []byte
+		defect string
+	}{
+		{"truncated", msg([]string{"From: a@b", "Content-Type: multipart/mixed; boundary=b"}, "--b\nContent-Type: text/plain\n\nx\n"), "truncated or broken multipart"},
+		{"no parts", msg([]string{"From: a@b", "Content-Type: multipart/mixed; boundary=b"}, "no boundary here"), "multipart without parts"},
+		{"no boundary", msg([]string{"From: a@b", "Content-Type: multipart/mixed"}, "x"), "multipart without usable boundary"},
+		{"base64", msg([]string{"From: a@b", "Content-Transfer-Encoding: base64"}, "eA=*="), "damaged base64"},
+		{"cte", msg([]string{"From: a@b", "Content-Transfer-Encoding: x-gzip"}, "x"), "unknown transfer encoding"},
+		{"date", msg([]string{"From: a@b", "Date: yesterday"}, "x"), "unreadable date"},
+	}
+	for _, tt := range tests {
+		m := mustParse(t, tt.raw)
+		found := false
+		for _, d := range m.Defects {
+			found = found || d == tt.defect
+		}
+		if !found {
+			t.Errorf("%s: Defects = %q; want %q", tt.name, m.Defects, tt.defect)
 		}
 	}
 }

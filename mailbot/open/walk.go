@@ -186,7 +186,11 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 		return nil
 	case mt == "text/html" && !attached:
 		if !p.htmlSet {
-			p.html = p.decodeText(data, params["charset"])
+			cs := params["charset"]
+			if cs == "" {
+				cs = sniffHTMLCharset(data)
+			}
+			p.html = p.decodeText(data, cs)
 			p.htmlSet = true
 			return p.spend(len(p.html))
 		}
@@ -225,11 +229,32 @@ func cleanText(s string) string {
 			return '\n'
 		case r == '\n' || r == '\t':
 			return r
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || r == 0x7f || r == '\uFEFF':
+			// U+FEFF: byte order marks that clients leave at the start of
+			// a part or a quoted line would hide a form label.
 			return -1
 		}
 		return r
 	}, s)
+}
+
+// sniffHTMLCharset finds the charset an HTML part declares in a meta tag
+// when its Content-Type does not say.
+func sniffHTMLCharset(b []byte) string {
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	s := strings.ToLower(string(b))
+	i := strings.Index(s, "charset=")
+	if i < 0 {
+		return ""
+	}
+	s = strings.TrimLeft(s[i+len("charset="):], `"' `)
+	end := strings.IndexAny(s, `"' ;>/`)
+	if end < 0 {
+		return ""
+	}
+	return s[:end]
 }
 
 // cleanFilename keeps only the last path element of a sender-chosen name, so

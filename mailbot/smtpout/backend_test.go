@@ -203,6 +203,9 @@ func startServer(t *testing.T, be *faultBackend, o serverOpts) string {
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		// go-smtp's Close misses a listener that Serve has not registered
+		// yet, and Serve would then accept forever.
+		ln.Close()
 		<-done
 	})
 	return ln.Addr().String()

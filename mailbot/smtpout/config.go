@@ -83,13 +83,20 @@ func (c Config) withDefaults() Config {
 // Validate reports a configuration that Send would refuse. Call it at
 // startup: Send returns the same error, as a permanent one, for every message.
 func (c Config) Validate() error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("smtpout: %w", err)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
 	c = c.withDefaults()
 	host, port, err := net.SplitHostPort(c.Address)
 	if err != nil {
-		return fmt.Errorf("smtpout: address %q: %w", c.Address, err)
+		return fmt.Errorf("address %q: %w", c.Address, err)
 	}
 	if host == "" || port == "" {
-		return fmt.Errorf("smtpout: address %q: host and port required", c.Address)
+		return fmt.Errorf("address %q: host and port required", c.Address)
 	}
 	switch c.Security {
 	case SecurityTLS, SecurityStartTLS:
@@ -97,19 +104,19 @@ func (c Config) Validate() error {
 		// Without TLS the message and any password cross the network in
 		// clear; only a loopback peer makes that acceptable.
 		if !isLoopback(host) {
-			return fmt.Errorf("smtpout: security %q refused for non-loopback host %q", c.Security, host)
+			return fmt.Errorf("security %q refused for non-loopback host %q", c.Security, host)
 		}
 	default:
-		return fmt.Errorf("smtpout: security %q: want %q, %q or %q", c.Security, SecurityTLS, SecurityStartTLS, SecurityNone)
+		return fmt.Errorf("security %q: want %q, %q or %q", c.Security, SecurityTLS, SecurityStartTLS, SecurityNone)
 	}
 	if strings.ContainsAny(c.HelloName, " \t\r\n") {
-		return errors.New("smtpout: hello name must be one word")
+		return errors.New("hello name must be one word")
 	}
 	if c.Connections < 0 {
-		return errors.New("smtpout: connections must not be negative")
+		return errors.New("connections must not be negative")
 	}
 	if c.DialTimeout < 0 || c.CommandTimeout < 0 || c.DataTimeout < 0 || c.IdleClose < 0 {
-		return errors.New("smtpout: timeouts must not be negative")
+		return errors.New("timeouts must not be negative")
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ const (
 	stageData // the DATA command itself, before any body byte
 	stageBody // writing the body: without the final dot nothing is accepted
 	stageDot  // the final dot and its reply
+
+	stageConfig   // Config.Validate failed
+	stageEnvelope // addresses or message refused before any connection
 )
 
 var stageNames = [...]string{
@@ -35,6 +38,9 @@ var stageNames = [...]string{
 	stageData:  "data",
 	stageBody:  "write body",
 	stageDot:   "end of data",
+
+	stageConfig:   "config",
+	stageEnvelope: "envelope",
 }
 
 // sendError is what Send returns (wrapped): the stage, the cause and the

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,7 +67,7 @@ func New(cfg Config, log *slog.Logger) *Sender {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	err := cfg.Validate()
+	err := cfg.validate()
 	cfg = cfg.withDefaults()
 	return &Sender{
 		cfg:    cfg,
@@ -97,7 +98,7 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 		// One line per message, never the body.
 		level := slog.LevelDebug
 		var se *sendError
-		if errors.As(err, &se) && se.stage == stageSetup {
+		if errors.As(err, &se) && (se.stage == stageSetup || se.stage == stageConfig) && ctx.Err() == nil {
 			// A broken server or configuration stops all mail: say so.
 			level = slog.LevelWarn
 		}
@@ -116,10 +117,10 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 	}
 
 	if s.cfgErr != nil {
-		return wrap(permanent(stageSetup, s.cfgErr))
+		return wrap(permanent(stageConfig, s.cfgErr))
 	}
 	if err := checkEnvelope(from, to, raw); err != nil {
-		return wrap(permanent(stageMail, err))
+		return wrap(permanent(stageEnvelope, err))
 	}
 
 	select {
@@ -309,11 +310,11 @@ func (s *Sender) dial(ctx context.Context) (cn *conn, err error) {
 		// ours: bound that phase by closing the socket.
 		watchdog := time.AfterFunc(s.cfg.CommandTimeout, func() { nc.Close() })
 		c, err = smtp.NewClientStartTLS(nc, s.cfg.tlsConfig(host))
-		if !watchdog.Stop() && err == nil {
-			err = errors.New("starttls: timeout")
+		if !watchdog.Stop() {
+			err = fmt.Errorf("no reply within %v: %w", s.cfg.CommandTimeout, os.ErrDeadlineExceeded)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("starttls: %w", err)
+			return nil, fmt.Errorf("greeting, ehlo or starttls: %w", err)
 		}
 	} else {
 		c = smtp.NewClient(nc)

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func open(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "coordbot.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestOpenModeAndLock(t *testing.T) {
+	s, path := open(t)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v err %v", fi.Mode(), err)
+	}
+	_, err = Open(path, Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	s2.Close()
+}
+
+func TestRefusesForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 400)), 0o600)
+	if _, err := Open(junk, Options{}); err == nil || !strings.Contains(err.Error(), "not a coordbot store") {
+		t.Fatalf("junk file: %v", err)
+	}
+	other := filepath.Join(dir, "other.db")
+	db, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("someone-else")); return err })
+	db.Close()
+	if _, err := Open(other, Options{}); err == nil || !strings.Contains(err.Error(), "foreign") {
+		t.Fatalf("foreign bbolt file: %v", err)
+	}
+	// A damaged coordbot store: valid header, garbage after it.
+	s, path := open(t)
+	s.Close()
+	data, _ := os.ReadFile(path)
+	for i := 4096 * 2; i < len(data); i++ {
+		data[i] = 0xA5
+	}
+	broken := filepath.Join(dir, "broken.db")
+	os.WriteFile(broken, data, 0o600)
+	if st, err := Open(broken, Options{}); err == nil {
+		err = st.Check()
+		st.Close()
+		if err == nil {
+			t.Fatal("damaged store opened and checked clean")
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	s, path := open(t)
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(keySchema, u64(SchemaVersion+1)) })
+	s.Close()
+	if _, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("newer schema: %v", err)
+	}
+}
+
+func TestVendorContactsAreUnique(t *testing.T) {
+	s, _ := open(t)
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.PutVendor(&Vendor{ID: "acme", Contacts: []Contact{{Addr: "PSIRT@acme.example"}}}); err != nil {
+			return err
+		}
+		return tx.PutVendor(&Vendor{ID: "evil", Contacts: []Contact{{Addr: "psirt@acme.example"}}})
+	})
+	if !errors.Is(err, ErrExists) {
+		t.Fatalf("shared contact: %v", err)
+	}
+	// The failed transaction left nothing behind.
+	s.View(func(tx *Tx) error {
+		if _, err := tx.VendorByAddr("psirt@acme.example"); err == nil {
+			t.Fatal("rolled-back vendor visible")
+		}
+		return nil
+	})
+	s.Update(func(tx *Tx) error {
+		if err := tx.PutVendor(&Vendor{ID: "acme", Contacts: []Contact{{Addr: "psirt@acme.example"}}}); err != nil {
+			t.Fatal(err)
+		}
+		// Replacing the vendor's contacts frees the old address.
+		if err := tx.PutVendor(&Vendor{ID: "acme", Contacts: []Contact{{Addr: "sec@acme.example"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.VendorByAddr("psirt@acme.example"); err == nil {
+			t.Fatal("old address still indexed")
+		}
+		v, err := tx.VendorByAddr("SEC@acme.example")
+		if err != nil || v.ID != "acme" {
+			t.Fatalf("lookup: %v %v", v, err)
+		}
+		return nil
+	})
+}
+
+func TestLedgerOutboxEventsBackup(t *testing.T) {
+	s, _ := open(t)
+	now := time.Now().UTC()
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.PutCase(&Case{ID: "JVNVU#12345678", State: CaseDraft}); err != nil {
+			return err
+		}
+		for _, k := range []string{"a", "b"} {
+			if _, err := tx.AddEvent("JVNVU#12345678", Event{Time: now, Kind: k}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutLedger(&LedgerEntry{Hash: "h1", Mailbox: "INBOX", UIDValid: 7, UID: 3, Outcome: OutcomeApplied, Dest: "Processed"}, []byte("raw")); err != nil {
+			return err
+		}
+		// A duplicate copy adds its UID but keeps the first entry.
+		if err := tx.PutLedger(&LedgerEntry{Hash: "h1", Mailbox: "INBOX", UIDValid: 7, UID: 9, Outcome: OutcomeDuplicate, Dest: "Processed"}, nil); err != nil {
+			return err
+		}
+		return tx.Enqueue(&OutboxEntry{MessageID: "m1@cert.example", Case: "JVNVU#12345678", Vendor: "acme", Kind: "overview", To: []string{"a@b"}, Raw: []byte("x")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) error {
+		evs, _ := tx.Events("JVNVU#12345678")
+		if len(evs) != 2 || evs[0].Kind != "a" || evs[1].Seq != 2 {
+			t.Fatalf("events %+v", evs)
+		}
+		e, err := tx.LedgerByUID("INBOX", 7, 9)
+		if err != nil || e.Outcome != OutcomeApplied || e.UID != 3 {
+			t.Fatalf("ledger by duplicate uid: %+v %v", e, err)
+		}
+		if _, err := tx.LedgerByUID("INBOX", 8, 3); err == nil {
+			t.Fatal("uid found under another UIDVALIDITY")
+		}
+		raw, _ := tx.Raw("h1")
+		if string(raw) != "raw" {
+			t.Fatalf("raw %q", raw)
+		}
+		ref, err := tx.MessageRef("m1@cert.example")
+		if err != nil || ref.Vendor != "acme" {
+			t.Fatalf("ref %+v %v", ref, err)
+		}
+		out, _ := tx.Outbox(nil)
+		if len(out) != 1 || out[0].State != OutQueued || out[0].Seq != 1 {
+			t.Fatalf("outbox %+v", out)
+		}
+		return nil
+	})
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if err := s.BackupFile(backup); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(backup, Options{})
+	if err != nil {
+		t.Fatalf("backup does not open: %v", err)
+	}
+	defer b.Close()
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	b.View(func(tx *Tx) error {
+		if !tx.HasCase("JVNVU#12345678") {
+			t.Fatal("backup lacks the case")
+		}
+		return nil
+	})
+}
