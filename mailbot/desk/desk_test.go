@@ -13,8 +13,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/coordbot/coordbot/mailbot/config"
-	"github.com/coordbot/coordbot/mailbot/inbox"
 	"github.com/coordbot/coordbot/mailbot/devmail"
+	"github.com/coordbot/coordbot/mailbot/inbox"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/store"
 )
@@ -179,38 +179,50 @@ func TestInbound(t *testing.T) {
 		check     func(t *testing.T, f *fixture)
 	}{
 		{
-			name:    "yes by subject",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr, "Re: ["+f.caseID+"] overview", "", "詳細情報の請求 / Request detail: yes\n") },
+			name: "yes by subject",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr, "Re: ["+f.caseID+"] overview", "", "詳細情報の請求 / Request detail: yes\n")
+			},
 			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailRequested,
 			notices: map[string]int{acmeAddr: 1},
 		},
 		{
-			name:    "no by In-Reply-To only, full-width subject noise",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr, "返信: お問い合わせ", f.ovID["acme"], "詳細情報の請求：いいえ\n") },
+			name: "no by In-Reply-To only, full-width subject noise",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr, "返信: お問い合わせ", f.ovID["acme"], "詳細情報の請求：いいえ\n")
+			},
 			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartNoProduct,
 			notices: map[string]int{acmeAddr: 1},
 		},
 		{
-			name:    "full-width case id",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr, "RE: "+toFullWidth(f.caseID), "", "Request detail: yes\n") },
+			name: "full-width case id",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr, "RE: "+toFullWidth(f.caseID), "", "Request detail: yes\n")
+			},
 			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailRequested,
 			notices: map[string]int{acmeAddr: 1},
 		},
 		{
-			name:    "unknown sender naming the case",
-			raw:     func(f *fixture) []byte { return mailFrom("stranger@example.org", "Re: ["+f.caseID+"]", "", "Request detail: yes\n") },
+			name: "unknown sender naming the case",
+			raw: func(f *fixture) []byte {
+				return mailFrom("stranger@example.org", "Re: ["+f.caseID+"]", "", "Request detail: yes\n")
+			},
 			outcome: store.OutcomeQuarantine, dest: "Quarantine", acmeState: store.PartOverviewSent,
 			notices: map[string]int{coordAddr: 1},
 		},
 		{
-			name:    "forged display name does not help",
-			raw:     func(f *fixture) []byte { return mailFrom("\"psirt@acme.example\" <stranger@example.org>", "Re: ["+f.caseID+"]", "", "Request detail: yes\n") },
+			name: "forged display name does not help",
+			raw: func(f *fixture) []byte {
+				return mailFrom("\"psirt@acme.example\" <stranger@example.org>", "Re: ["+f.caseID+"]", "", "Request detail: yes\n")
+			},
 			outcome: store.OutcomeQuarantine, dest: "Quarantine", acmeState: store.PartOverviewSent,
 			notices: map[string]int{coordAddr: 1},
 		},
 		{
-			name:    "several From addresses",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr+", stranger@example.org", "Re: ["+f.caseID+"]", "", "Request detail: yes\n") },
+			name: "several From addresses",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr+", stranger@example.org", "Re: ["+f.caseID+"]", "", "Request detail: yes\n")
+			},
 			outcome: store.OutcomeQuarantine, dest: "Quarantine", acmeState: store.PartOverviewSent,
 			notices: map[string]int{coordAddr: 1},
 		},
@@ -221,20 +233,26 @@ func TestInbound(t *testing.T) {
 			notices: map[string]int{coordAddr: 1},
 		},
 		{
-			name:    "answer not understood",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr, "Re: ["+f.caseID+"]", "", "Thanks, we will look.\n\n> 詳細情報の請求 / Request detail: yes | no\n") },
+			name: "answer not understood",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr, "Re: ["+f.caseID+"]", "", "Thanks, we will look.\n\n> 詳細情報の請求 / Request detail: yes | no\n")
+			},
 			outcome: store.OutcomeQuarantine, dest: "Quarantine", acmeState: store.PartOverviewSent,
 			notices: map[string]int{coordAddr: 1},
 		},
 		{
-			name:    "vendor not on the case",
-			raw:     func(f *fixture) []byte { return mailFrom(betaAddr, "Re: [JVNVU#00000001]", "", "Request detail: yes\n") },
+			name: "vendor not on the case",
+			raw: func(f *fixture) []byte {
+				return mailFrom(betaAddr, "Re: [JVNVU#00000001]", "", "Request detail: yes\n")
+			},
 			outcome: store.OutcomeQuarantine, dest: "Quarantine", acmeState: store.PartOverviewSent,
 			notices: map[string]int{coordAddr: 1},
 		},
 		{
-			name:    "out of office",
-			raw:     func(f *fixture) []byte { return mailFrom(acmeAddr, "Automatic reply: ["+f.caseID+"]", "", "I am away. Request detail: yes\n", "Auto-Submitted: auto-replied") },
+			name: "out of office",
+			raw: func(f *fixture) []byte {
+				return mailFrom(acmeAddr, "Automatic reply: ["+f.caseID+"]", "", "I am away. Request detail: yes\n", "Auto-Submitted: auto-replied")
+			},
 			outcome: store.OutcomeAutoReply, dest: "Processed", acmeState: store.PartOverviewSent,
 		},
 		{
