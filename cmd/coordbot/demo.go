@@ -191,7 +191,7 @@ socket = %q
 		fmt.Fprintf(e.stdout, "%-24s %-10s %d message(s)\n", bot, mb, len(msgs))
 	}
 	for _, v := range j.Vendors {
-		want := map[string]string{"acme": "detail-requested", "beta": "no-product"}[v.Vendor]
+		want := map[string]string{"acme": "detail-held", "beta": "no-product"}[v.Vendor]
 		if v.State != want {
 			return fmt.Errorf("demo: vendor %s ended in %q, expected %q", v.Vendor, v.State, want)
 		}

@@ -105,6 +105,8 @@ username = ""
 sent_mailbox = "Sent"
 [[coordinator]]
 address = "coord@cert.example"
+[policy]
+auto_send_detail = false
 [admin]
 socket = %q
 `, filepath.Join(dir, "data"), imapAddr, pw, smtpAddr, filepath.Join(dir, "admin.sock"))

@@ -183,8 +183,8 @@ func TestInbound(t *testing.T) {
 			raw: func(f *fixture) []byte {
 				return mailFrom(acmeAddr, "Re: ["+f.caseID+"] overview", "", "詳細情報の請求 / Request detail: yes\n")
 			},
-			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailRequested,
-			notices: map[string]int{acmeAddr: 1},
+			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailHeld,
+			notices: map[string]int{acmeAddr: 1, coordAddr: 1}, // ack; no key: detail held, coordinators told
 		},
 		{
 			name: "no by In-Reply-To only, full-width subject noise",
@@ -199,8 +199,8 @@ func TestInbound(t *testing.T) {
 			raw: func(f *fixture) []byte {
 				return mailFrom(acmeAddr, "RE: "+toFullWidth(f.caseID), "", "Request detail: yes\n")
 			},
-			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailRequested,
-			notices: map[string]int{acmeAddr: 1},
+			outcome: store.OutcomeApplied, dest: "Processed", acmeState: store.PartDetailHeld,
+			notices: map[string]int{acmeAddr: 1, coordAddr: 1}, // ack; no key: detail held, coordinators told
 		},
 		{
 			name: "unknown sender naming the case",
@@ -483,7 +483,7 @@ func TestStoreFailureLeavesMessage(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	f.d.Store = st
 	f.poll()
-	if f.part("acme").State != store.PartDetailRequested {
+	if f.part("acme").State != store.PartDetailHeld {
 		t.Fatal("answer not applied after recovery")
 	}
 	if n := len(f.messages(botAddr, "Processed")); n != 1 {

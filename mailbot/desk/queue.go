@@ -22,8 +22,10 @@ type tmplData struct {
 	VendorName      string
 	AnswerFrom      string
 	AnswerMessageID string
-	AnswerJA        string
-	AnswerEN        string
+	RecordedJA      []string
+	RecordedEN      []string
+	Detail          string
+	TargetDate      string
 	Reason          string
 	From            string
 	MessageID       string
@@ -35,20 +37,55 @@ var answerWords = map[string][2]string{
 	"no":  {"詳細情報の請求: いいえ (該当製品なし)", "Request detail: no (no such product)"},
 }
 
+// StatusWordsJA are the guideline's words for each public status (§6-4).
+var StatusWordsJA = map[string]string{
+	store.StatusInfoProvided:             "脆弱性情報提供済み",
+	store.StatusAffected:                 "該当製品あり",
+	store.StatusAffectedInvestigating:    "該当製品あり：調査中",
+	store.StatusNotAffected:              "該当製品なし",
+	store.StatusNotAffectedInvestigating: "該当製品なし：調査中",
+}
+
+// recorded lists what an acknowledgement says was recorded, in both languages.
+func recorded(f map[string]string) (ja, en []string) {
+	if a, ok := answerWords[f["answer"]]; ok {
+		return []string{a[0]}, []string{a[1]}
+	}
+	if st := f["status"]; st != "" {
+		ja = append(ja, "該当状況: "+StatusWordsJA[st])
+		en = append(en, "Status: "+st)
+	}
+	for _, l := range []struct{ key, ja, en string }{
+		{"comment", "公表用コメント", "Public comment"}, {"url", "告知ページ", "Advisory URL"},
+		{"fixplan", "対策方針", "Fix plan"}, {"schedule", "対応スケジュール", "Schedule"},
+	} {
+		if v := notice.OneLine(f[l.key]); v != "" {
+			ja = append(ja, l.ja+": "+v)
+			en = append(en, l.en+": "+v)
+		}
+	}
+	return ja, en
+}
+
 // queue renders one notice and puts it in the outbox, inside tx. c may be
 // nil for notices that belong to no case (triage of unplaceable mail).
 func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notice) error {
 	data := tmplData{Desk: d.Cfg.Bot.Name, Quarantine: d.Cfg.IMAP.QuarantineMailbox}
 	if c != nil {
 		data.CaseID, data.Title, data.Overview = c.ID, c.Title, c.Overview
+		if n.Kind == process.KindDetail {
+			// Only the detail notice carries the detail (and the date, §8-1).
+			data.Detail = c.Detail
+			if !c.Target.IsZero() {
+				data.TargetDate = c.Target.In(d.Cfg.Location()).Format("2006-01-02 15:04 MST")
+			}
+		}
 	} else {
 		data.CaseID = n.Case
 	}
+	data.RecordedJA, data.RecordedEN = recorded(n.Fields)
 	for k, v := range n.Fields {
 		switch k {
-		case "answer":
-			w := answerWords[v]
-			data.AnswerJA, data.AnswerEN = w[0], w[1]
 		case "from":
 			data.AnswerFrom, data.From = v, v
 		case "message_id":

@@ -3,6 +3,7 @@ package forms
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // template is the form as the robot's overview notice carries it.
@@ -215,4 +216,32 @@ func FuzzStatusReport(f *testing.F) {
 			t.Fatalf("StatusReport(%q) = empty report with true", text)
 		}
 	})
+}
+
+// TestLargeInput checks that reading stays linear on texts shaped against
+// the scanner: every line a label, labels of many pieces, long values.
+func TestLargeInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs")
+	}
+	const n = 1 << 20
+	big := func(unit string) string { return strings.Repeat(unit, n/len(unit)) }
+	for _, text := range []string{
+		big("Request detail:\n"),
+		big("公表用コメント / Public comment: x\n"),
+		big("公表用コメント / Public comment:\n"),
+		"公表用コメント / Public comment:\n" + big("x\n"),
+		big("/") + ": yes",
+		"Request detail: " + big("yes はい "),
+		"Status: " + big("該当製品あり:調査中 "),
+		big("From: x\n"),
+		big("> a\n") + "Request detail: yes",
+	} {
+		start := time.Now()
+		OverviewAnswer(text)
+		StatusReport(text)
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%q...: %v", text[:20], d)
+		}
+	}
 }

@@ -115,3 +115,60 @@ func FuzzUnflow(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFields puts fuzzed header values and body into a fixed MIME
+// skeleton, which the byte mutator of FuzzParse rarely reaches.
+func FuzzParseFields(f *testing.F) {
+	f.Add("text/plain; charset=iso-2022-jp; format=flowed", "7bit", "inline", "\x1b$B>\\:Y\x1b(B \n> a", "=?ISO-2022-JP?B?GyRCJTUlJCVIGyhC?=", "A <a@b>")
+	f.Add("text/html; charset=x-sjis", "quoted-printable", "", "<p>=82=A0</p><blockquote>x", "Re: [JVNVU#12345678]", "a@b, c@d")
+	f.Add("multipart/alternative; boundary=z", "base64", "attachment; filename*=utf-8''%E5", "--z\n\nx\n--z--", "=?x?q?a?=", "\"broken")
+	f.Add("message/delivery-status", "8bit", "", "Final-Recipient: rfc822; a@b\nAction: failed\nStatus: 5.1.1\n", "Undelivered", "MAILER-DAEMON@x")
+	recoverPanics = false
+	f.Cleanup(func() { recoverPanics = true })
+	f.Fuzz(func(t *testing.T, ct, cte, disp, body, subject, from string) {
+		clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
+		raw := "From: " + clean(from) + "\r\nSubject: " + clean(subject) +
+			"\r\nContent-Type: multipart/mixed; boundary=OUTER\r\n\r\n--OUTER\r\nContent-Type: " + clean(ct) +
+			"\r\nContent-Transfer-Encoding: " + clean(cte) + "\r\nContent-Disposition: " + clean(disp) +
+			"\r\n\r\n" + body + "\r\n--OUTER\r\nContent-Type: " + clean(ct) + "\r\n\r\n" + body + "\r\n--OUTER--\r\n"
+		m, err := Parse([]byte(raw), fuzzLimits)
+		if err != nil {
+			if !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrTooManyParts) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Subject) || strings.ContainsAny(m.Subject, "\r\n") {
+			t.Fatalf("text %q subject %q", m.Text, m.Subject)
+		}
+	})
+}
+
+func FuzzDecodeBytes(f *testing.F) {
+	for _, cs := range []string{"", "utf-8", "iso-2022-jp", "shift_jis", "cp932", "euc-jp", "x-unknown", "utf-16", "gb18030"} {
+		f.Add([]byte("\x1b$B$3\x82\xa0\xa4\xa2\xff"), cs)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, cs string) {
+		s, _ := decodeBytes(b, cs)
+		if !utf8.ValidString(s) {
+			t.Fatalf("decodeBytes(%q, %q) = %q: invalid UTF-8", b, cs, s)
+		}
+		if len(s) > 4*len(b)+16 {
+			t.Fatalf("decodeBytes(%q, %q): %d bytes out", b, cs, len(s))
+		}
+	})
+}
+
+func FuzzMediaType(f *testing.F) {
+	for _, s := range []string{`text/plain; charset="iso-2022-jp`, `attachment; filename*0*=iso-2022-jp''%1B; filename*1=x`,
+		`multipart/mixed; boundary="a;b"; boundary=c`, `text/html; name="=?utf-8?b?5aCx?="`, ";;=;*=\\\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		p := &parser{m: &Message{}}
+		mt, params := p.mediaType(v)
+		if mt != strings.ToLower(mt) || params == nil {
+			t.Fatalf("mediaType(%q) = %q, %v", v, mt, params)
+		}
+	})
+}

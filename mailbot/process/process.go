@@ -76,6 +76,7 @@ const (
 	KindTriage         = "triage"
 	KindBounceNotice   = "bounce"
 	KindDetailHeldNote = "detail-held"
+	KindDetail         = "detail"
 )
 
 // Open reports whether the case still accepts notices and answers.
@@ -164,11 +165,96 @@ type Inbound struct {
 	MessageID     string
 	From          string
 	Authenticated bool
+	// CanEncrypt tells whether the vendor has a usable key (for an
+	// automatic detail notice).
+	CanEncrypt bool
+}
+
+// NotifyDetail sends the technical detail (§3) to a vendor that asked for
+// it, or straight away when a coordinator says the vendor is obvious (§2).
+// The detail is confidential (§8-1): without a usable key and with
+// RequireEncryptedDetail the vendor is put on detail-held and the
+// coordinators are told; nothing is sent.
+func NotifyDetail(now time.Time, pol Policy, c *store.Case, v *store.Vendor, p *store.Participation, canEncrypt bool, actor string) (Effect, error) {
+	var eff Effect
+	switch {
+	case !Open(c):
+		return eff, fmt.Errorf("detail to %s: %w", v.ID, ErrCaseClosed)
+	case p.State == store.PartDetailSent:
+		return eff, fmt.Errorf("detail to %s: %w", v.ID, ErrAlreadySent)
+	case p.State == store.PartDetailHeld && !canEncrypt && pol.RequireEncryptedDetail:
+		return eff, fmt.Errorf("detail to %s: still no usable key: %w", v.ID, ErrNoKey)
+	case v.Registration == store.RegPending:
+		return eff, fmt.Errorf("detail to %s: %w", v.ID, ErrNotRegistered)
+	case len(usableContacts(v)) == 0:
+		return eff, fmt.Errorf("detail to %s: %w", v.ID, ErrNoContact)
+	}
+	c.Updated = now
+	if !canEncrypt && pol.RequireEncryptedDetail {
+		p.State = store.PartDetailHeld
+		eff.event(now, actor, EvDetailHeld, v.ID, "", "no usable OpenPGP key: detail held", false)
+		eff.Notices = append(eff.Notices, Notice{Kind: KindDetailHeldNote, Case: c.ID, ToCoordinators: true,
+			Fields: map[string]string{"vendor": v.ID, "reason": "vendor " + v.ID + " has no usable OpenPGP key; the detail is held until one is imported"}})
+		return eff, nil
+	}
+	start(now, pol, c)
+	p.State = store.PartDetailSent
+	p.DetailSent = now
+	if p.Status == "" {
+		// §6-4: the default public status of a vendor that received the detail.
+		p.Status = store.StatusInfoProvided
+	}
+	eff.event(now, actor, EvDetailSent, v.ID, "", "detail queued", false)
+	eff.Notices = append(eff.Notices, Notice{Kind: KindDetail, Case: c.ID, Vendor: v.ID})
+	return eff, nil
+}
+
+// ErrNoKey: the detail cannot go out encrypted.
+var ErrNoKey = errors.New("vendor has no usable OpenPGP key")
+
+// Report is a vendor's status report (§3-3, §6-2); empty fields were not given.
+type Report struct {
+	Status, Comment, URL, FixPlan, Schedule string
+}
+
+// StatusReport records a vendor's status report. It only applies once the
+// vendor has the detail: before that its status would be a guess.
+func StatusReport(now time.Time, c *store.Case, v *store.Vendor, p *store.Participation, r Report, in Inbound) (Effect, error) {
+	var eff Effect
+	if !Open(c) && c.State != store.CaseClosed {
+		return eff, fmt.Errorf("status from %s: %w", v.ID, ErrCaseClosed)
+	}
+	if p.State != store.PartDetailSent {
+		return eff, fmt.Errorf("status from %s in state %q: %w", v.ID, p.State, ErrUnexpectedReply)
+	}
+	switch r.Status {
+	case "", store.StatusAffected, store.StatusAffectedInvestigating, store.StatusNotAffected, store.StatusNotAffectedInvestigating:
+	default:
+		return eff, fmt.Errorf("status %q: %w", r.Status, ErrUnexpectedReply)
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&p.Status, r.Status)
+	set(&p.Comment, r.Comment)
+	set(&p.URL, r.URL)
+	set(&p.FixPlan, r.FixPlan)
+	set(&p.Schedule, r.Schedule)
+	p.LastInbound = now
+	c.Updated = now
+	eff.event(now, v.ID, EvStatusReported, v.ID, in.MessageID, "status: "+p.Status, in.Authenticated)
+	eff.Notices = append(eff.Notices, Notice{Kind: KindAck, Case: c.ID, Vendor: v.ID, InReplyTo: in.MessageID, References: []string{in.MessageID},
+		Fields: map[string]string{"status": p.Status, "comment": p.Comment, "url": p.URL, "fixplan": p.FixPlan, "schedule": p.Schedule,
+			"from": in.From, "message_id": in.MessageID}})
+	return eff, nil
 }
 
 // OverviewAnswer applies "send the detail" (yes) or "no such product" (no).
 // Every applied answer is acknowledged to all registered contacts, so a
-// forged answer is noticed by the real vendor.
+// forged answer is noticed by the real vendor. With AutoSendDetail a "yes"
+// from a registered vendor queues the detail at once (or holds it).
 func OverviewAnswer(now time.Time, pol Policy, c *store.Case, v *store.Vendor, p *store.Participation, ans Answer, in Inbound) (Effect, error) {
 	var eff Effect
 	if !Open(c) {
@@ -201,5 +287,13 @@ func OverviewAnswer(now time.Time, pol Policy, c *store.Case, v *store.Vendor, p
 		fields["answer"] = "no"
 	}
 	eff.Notices = append(eff.Notices, Notice{Kind: KindAck, Case: c.ID, Vendor: v.ID, InReplyTo: in.MessageID, References: []string{in.MessageID}, Fields: fields})
+	if ans == AnswerYes && pol.AutoSendDetail && v.Registration != store.RegPending {
+		more, err := NotifyDetail(now, pol, c, v, p, in.CanEncrypt, ActorRobot)
+		if err != nil {
+			return eff, err
+		}
+		eff.Events = append(eff.Events, more.Events...)
+		eff.Notices = append(eff.Notices, more.Notices...)
+	}
 	return eff, nil
 }

@@ -2,6 +2,7 @@ package process
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,7 +118,9 @@ func TestOverviewAnswer(t *testing.T) {
 			c := &store.Case{ID: "JVNVU#12345678", State: tt.caseState}
 			v := vendor(store.RegGeneral, store.Contact{Addr: "psirt@acme.example"})
 			p := &store.Participation{Case: c.ID, Vendor: v.ID, State: tt.from}
-			eff, err := OverviewAnswer(t0, pol, c, v, p, tt.ans, Inbound{MessageID: "m1@acme.example", From: "psirt@acme.example"})
+			manual := pol
+			manual.AutoSendDetail = false
+			eff, err := OverviewAnswer(t0, manual, c, v, p, tt.ans, Inbound{MessageID: "m1@acme.example", From: "psirt@acme.example"})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err %v, want %v", err, tt.wantErr)
 			}
@@ -139,6 +142,125 @@ func TestOverviewAnswer(t *testing.T) {
 				if n.Kind != KindAck || n.InReplyTo != "m1@acme.example" || n.Vendor != "acme" {
 					t.Fatalf("ack %+v", n)
 				}
+			}
+		})
+	}
+}
+
+// After "yes" with auto_send_detail: the detail goes when the vendor has a
+// key (or plaintext is allowed), else it is held and coordinators told.
+func TestAutoDetail(t *testing.T) {
+	tests := []struct {
+		name       string
+		reg        string
+		canEncrypt bool
+		requireEnc bool
+		wantState  string
+		wantKinds  []string // notice kinds in order
+	}{
+		{"key: detail sent", store.RegGeneral, true, true, store.PartDetailSent, []string{KindAck, KindDetail}},
+		{"no key: held", store.RegGeneral, false, true, store.PartDetailHeld, []string{KindAck, KindDetailHeldNote}},
+		{"no key, plaintext allowed", store.RegIndividual, false, false, store.PartDetailSent, []string{KindAck, KindDetail}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &store.Case{ID: "JVNVU#12345678", State: store.CaseActive, Start: t0}
+			v := vendor(tt.reg, store.Contact{Addr: "psirt@acme.example"})
+			p := &store.Participation{Case: c.ID, Vendor: v.ID, State: store.PartOverviewSent}
+			po := pol
+			po.RequireEncryptedDetail = tt.requireEnc
+			eff, err := OverviewAnswer(t0, po, c, v, p, AnswerYes, Inbound{MessageID: "m1", CanEncrypt: tt.canEncrypt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != tt.wantState {
+				t.Fatalf("state %s, want %s", p.State, tt.wantState)
+			}
+			var kinds []string
+			for _, n := range eff.Notices {
+				kinds = append(kinds, n.Kind)
+				if n.Kind == KindDetailHeldNote && !n.ToCoordinators {
+					t.Fatal("detail-held notice not to coordinators")
+				}
+			}
+			if strings.Join(kinds, ",") != strings.Join(tt.wantKinds, ",") {
+				t.Fatalf("notices %v, want %v", kinds, tt.wantKinds)
+			}
+			if tt.wantState == store.PartDetailSent && p.Status != store.StatusInfoProvided {
+				t.Fatalf("default status %q", p.Status)
+			}
+		})
+	}
+}
+
+func TestNotifyDetail(t *testing.T) {
+	tests := []struct {
+		name      string
+		from      string
+		reg       string
+		canEnc    bool
+		wantErr   error
+		wantState string
+	}{
+		{"obvious vendor, straight away (§2)", store.PartNew, store.RegGeneral, true, nil, store.PartDetailSent},
+		{"after request", store.PartDetailRequested, store.RegGeneral, true, nil, store.PartDetailSent},
+		{"held, key now imported", store.PartDetailHeld, store.RegGeneral, true, nil, store.PartDetailSent},
+		{"held, still no key", store.PartDetailHeld, store.RegGeneral, false, ErrNoKey, store.PartDetailHeld},
+		{"twice", store.PartDetailSent, store.RegGeneral, true, ErrAlreadySent, store.PartDetailSent},
+		{"unregistered (§2-3)", store.PartRegistrationRequested, store.RegPending, true, ErrNotRegistered, store.PartRegistrationRequested},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &store.Case{ID: "JVNVU#12345678", State: store.CaseActive}
+			v := vendor(tt.reg, store.Contact{Addr: "psirt@acme.example"})
+			p := &store.Participation{Case: c.ID, Vendor: v.ID, State: tt.from}
+			eff, err := NotifyDetail(t0, pol, c, v, p, tt.canEnc, ActorCLI)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err %v, want %v", err, tt.wantErr)
+			}
+			if p.State != tt.wantState {
+				t.Fatalf("state %s, want %s", p.State, tt.wantState)
+			}
+			if err != nil && len(eff.Notices) > 0 {
+				t.Fatal("refusal queued a notice")
+			}
+			if err == nil && tt.wantState == store.PartDetailSent && (c.Start.IsZero() || eff.Notices[0].Kind != KindDetail) {
+				t.Fatalf("start %v notices %+v", c.Start, eff.Notices)
+			}
+		})
+	}
+}
+
+func TestStatusReport(t *testing.T) {
+	tests := []struct {
+		name    string
+		from    string
+		rep     Report
+		wantErr error
+		want    string
+	}{
+		{"affected", store.PartDetailSent, Report{Status: store.StatusAffected, Comment: "fixed in 2.1"}, nil, store.StatusAffected},
+		{"comment only keeps status", store.PartDetailSent, Report{Comment: "later"}, nil, store.StatusInfoProvided},
+		{"before the detail", store.PartOverviewSent, Report{Status: store.StatusNotAffected}, ErrUnexpectedReply, ""},
+		{"unknown status", store.PartDetailSent, Report{Status: "maybe"}, ErrUnexpectedReply, store.StatusInfoProvided},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &store.Case{ID: "JVNVU#12345678", State: store.CaseActive}
+			v := vendor(store.RegGeneral, store.Contact{Addr: "psirt@acme.example"})
+			p := &store.Participation{Case: c.ID, Vendor: v.ID, State: tt.from}
+			if tt.from == store.PartDetailSent {
+				p.Status = store.StatusInfoProvided
+			}
+			eff, err := StatusReport(t0, c, v, p, tt.rep, Inbound{MessageID: "s1", Authenticated: true})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err %v, want %v", err, tt.wantErr)
+			}
+			if p.Status != tt.want {
+				t.Fatalf("status %q, want %q", p.Status, tt.want)
+			}
+			if err == nil && (len(eff.Events) != 1 || !eff.Events[0].Authenticated || eff.Notices[0].Kind != KindAck) {
+				t.Fatalf("effect %+v", eff)
 			}
 		})
 	}
