@@ -166,7 +166,9 @@ load_env() {
 	[ -f "$DIR/env" ] || die "$DIR/env not found: run '$0 start $DIR' first"
 	IMAP_PORT=$(sed -n 's/^IMAP_ADDR=127\.0\.0\.1://p' "$DIR/env")
 	SMTP_PORT=$(sed -n 's/^SMTP_ADDR=127\.0\.0\.1://p' "$DIR/env")
-	[ -n "$IMAP_PORT" ] && [ -n "$SMTP_PORT" ] || die "$DIR/env is incomplete"
+	if [ -z "$IMAP_PORT" ] || [ -z "$SMTP_PORT" ]; then
+		die "$DIR/env is incomplete"
+	fi
 }
 
 # ---------------------------------------------------------------- users
@@ -185,8 +187,8 @@ add_user() {
 	domain=${addr#*@}
 	touch "$DIR/users"
 	if ! awk -F: -v a="$addr" '$1 == a { found = 1 } END { exit !found }' "$DIR/users"; then
-		# Dovecot rereads the file when it changes.
 		echo "$addr:{PLAIN}$PASSWORD::::::" >>"$DIR/users"
+		ADDED_AT=$(date +%s)
 	fi
 	install -d -o vmail -g vmail -m 700 "$DIR/mail/$domain" "$DIR/mail/$domain/$user"
 }
@@ -665,7 +667,15 @@ main() {
 	add-user)
 		[ $# -eq 3 ] || usage
 		DIR=$(cd "$DIR" && pwd -P)
+		ADDED_AT=
 		add_user "$3"
+		# Dovecot rereads the users file when it changes, but looks at most
+		# once a second: wait for the next second so the next lookup sees it.
+		if [ -n "$ADDED_AT" ]; then
+			while [ "$(date +%s)" -le "$ADDED_AT" ]; do
+				sleep 0.05
+			done
+		fi
 		;;
 	*) usage ;;
 	esac

@@ -169,6 +169,8 @@ func cmdVendor(e *env, args []string) error {
 			}
 			return tw.Flush()
 		})
+	case "key":
+		return vendorKey(e, args[1:], argv)
 	case "show":
 		f := newFlags("vendor show")
 		f.Bool("json", true, "print JSON (the only format)")
@@ -188,6 +190,55 @@ func cmdVendor(e *env, args []string) error {
 		})
 	}
 	return usagef("unknown vendor command %q", args[0])
+}
+
+// vendorKey: vendor key VENDOR import FILE | remove FINGERPRINT | list
+func vendorKey(e *env, args, argv []string) error {
+	f := newFlags("vendor key")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 || (pos[1] != "list" && len(pos) != 3) {
+		return usagef("usage: coordbot vendor key VENDOR import FILE | remove FINGERPRINT | list")
+	}
+	id, verb := pos[0], pos[1]
+	switch verb {
+	case "import":
+		pub, err := keys.ReadPublicFile(e.abs(pos[2]), time.Now())
+		if err != nil {
+			return err
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			released, err := d.ImportVendorKey(id, pub)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: key %s pinned\n", id, pub.Fingerprint)
+			for _, c := range released {
+				fmt.Fprintf(e.stdout, "%s: held detail of %s queued\n", id, c)
+			}
+			return nil
+		})
+	case "remove":
+		return withDesk(e, f, argv, func(d *desk.Desk) error { return d.RemoveVendorKey(id, pos[2]) })
+	case "list":
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			var v *store.Vendor
+			if err := d.Store.View(func(tx *store.Tx) (err error) { v, err = tx.Vendor(id); return }); err != nil {
+				return err
+			}
+			for _, k := range v.Keys {
+				state := "pinned"
+				if k.Pending {
+					state = "pending (not trusted until confirmed)"
+				}
+				fmt.Fprintf(e.stdout, "%s  %s  added %s\n", k.Fingerprint, state, rfc(k.Added))
+			}
+			return nil
+		})
+	}
+	return usagef("unknown vendor key command %q", verb)
 }
 
 func vendorAdd(e *env, args, argv []string) error {

@@ -116,6 +116,16 @@ func FuzzFind(f *testing.F) {
 		} else if id != "" {
 			t.Fatalf("Find returned %q with false", id)
 		}
+		// Typing the subject with full-width characters finds the same ID.
+		wide := strings.Map(func(r rune) rune {
+			if r > ' ' && r <= '~' {
+				return r - '!' + '！'
+			}
+			return r
+		}, subject)
+		if id2, ok2 := Find(wide, prefix); id2 != id || ok2 != ok {
+			t.Fatalf("Find(%q) = %q, %v; Find(%q) = %q, %v", subject, id, ok, wide, id2, ok2)
+		}
 		s := Strip(subject)
 		if Strip(s) != s {
 			t.Fatalf("Strip not idempotent: %q -> %q -> %q", subject, s, Strip(s))

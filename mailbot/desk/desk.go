@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/config"
+	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/store"
@@ -27,6 +28,8 @@ type Desk struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	Render *notice.Renderer
+
+	keys keyring
 
 	// kick, when set, is called after something was queued, so a running
 	// daemon sends it without waiting for its timer.
@@ -256,8 +259,8 @@ type NotifyResult struct {
 // "all" means every vendor on the case not yet sent it. Named vendors that
 // cannot get it make the whole call fail and nothing is queued.
 func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
-	if kind != process.KindOverview {
-		return nil, fmt.Errorf("notify %s: only overview notices exist yet", kind)
+	if kind != process.KindOverview && kind != process.KindDetail {
+		return nil, fmt.Errorf("notify %s: not a notice kind (overview, detail)", kind)
 	}
 	now := d.Now()
 	var res []NotifyResult
@@ -275,7 +278,7 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 			}
 			vendorIDs = vendorIDs[:0]
 			for _, p := range parts {
-				if p.State == store.PartNew {
+				if wantsNotice(kind, p.State) {
 					vendorIDs = append(vendorIDs, p.Vendor)
 				}
 			}
@@ -292,9 +295,14 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 			if err != nil {
 				return err
 			}
-			eff, err := process.NotifyOverview(now, d.policy(), c, v, p, process.ActorCLI)
+			var eff process.Effect
+			if kind == process.KindDetail {
+				eff, err = process.NotifyDetail(now, d.policy(), c, v, p, d.CanEncrypt(v), process.ActorCLI)
+			} else {
+				eff, err = process.NotifyOverview(now, d.policy(), c, v, p, process.ActorCLI)
+			}
 			if err != nil {
-				if all && errors.Is(err, process.ErrNotRegistered) {
+				if all && (errors.Is(err, process.ErrNotRegistered) || errors.Is(err, process.ErrNoKey)) {
 					res = append(res, NotifyResult{Vendor: id, Reason: err.Error()})
 					continue
 				}
@@ -306,7 +314,11 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 			if err := d.apply(tx, now, c, eff); err != nil {
 				return err
 			}
-			res = append(res, NotifyResult{Vendor: id, Queued: true})
+			r := NotifyResult{Vendor: id, Queued: true}
+			if p.State == store.PartDetailHeld {
+				r = NotifyResult{Vendor: id, Reason: "no usable OpenPGP key: detail held, coordinators told"}
+			}
+			res = append(res, r)
 		}
 		return tx.PutCase(c)
 	})
@@ -318,6 +330,18 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 	}
 	d.queued()
 	return res, nil
+}
+
+// wantsNotice: which vendors "all" means for a notice kind.
+func wantsNotice(kind, state string) bool {
+	if kind == process.KindOverview {
+		return state == store.PartNew
+	}
+	switch state {
+	case store.PartNew, store.PartOverviewSent, store.PartDetailRequested, store.PartDetailHeld:
+		return true
+	}
+	return false
 }
 
 // apply records a rule's events and queues its notices in tx.
@@ -333,4 +357,86 @@ func (d *Desk) apply(tx *store.Tx, now time.Time, c *store.Case, eff process.Eff
 		}
 	}
 	return nil
+}
+
+// ImportVendorKey pins a checked public key for a vendor (confirmed: a
+// coordinator or operator gave it) and releases every detail held for the
+// vendor for want of a key. It returns the cases whose detail was queued.
+func (d *Desk) ImportVendorKey(vendorID string, pub *keys.Public) ([]string, error) {
+	now := d.Now()
+	var released []string
+	err := d.Store.Update(func(tx *store.Tx) error {
+		released = nil
+		v, err := tx.Vendor(vendorID)
+		if err != nil {
+			return err
+		}
+		kept := v.Keys[:0]
+		for _, k := range v.Keys {
+			if k.Fingerprint != pub.Fingerprint {
+				kept = append(kept, k)
+			}
+		}
+		v.Keys = append(kept, store.Key{Fingerprint: pub.Fingerprint, Armored: pub.Armored, Added: now})
+		v.Updated = now
+		if err := tx.PutVendor(v); err != nil {
+			return err
+		}
+		cases, err := tx.Cases()
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			p, err := tx.Participation(c.ID, v.ID)
+			if err != nil || p.State != store.PartDetailHeld || !process.Open(c) {
+				continue
+			}
+			eff, err := process.NotifyDetail(now, d.policy(), c, v, p, true, process.ActorCLI)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutParticipation(p); err != nil {
+				return err
+			}
+			if err := d.apply(tx, now, c, eff); err != nil {
+				return err
+			}
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+			released = append(released, c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import key for %s: %w", vendorID, err)
+	}
+	d.Log.Info("vendor key imported", "vendor", vendorID, "fingerprint", pub.Fingerprint, "released", len(released))
+	if len(released) > 0 {
+		d.queued()
+	}
+	return released, nil
+}
+
+// RemoveVendorKey unpins a key.
+func (d *Desk) RemoveVendorKey(vendorID, fpr string) error {
+	fpr = strings.ToUpper(strings.ReplaceAll(fpr, " ", ""))
+	return d.Store.Update(func(tx *store.Tx) error {
+		v, err := tx.Vendor(vendorID)
+		if err != nil {
+			return err
+		}
+		kept := v.Keys[:0]
+		for _, k := range v.Keys {
+			if k.Fingerprint != fpr {
+				kept = append(kept, k)
+			}
+		}
+		if len(kept) == len(v.Keys) {
+			return fmt.Errorf("vendor %s has no key %s: %w", vendorID, fpr, store.ErrNotFound)
+		}
+		v.Keys = kept
+		v.Updated = d.Now()
+		return tx.PutVendor(v)
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/devmail"
 	"github.com/coordbot/coordbot/mailbot/inbox"
+	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/store"
 )
@@ -70,6 +71,11 @@ address = %q
 	}
 	t.Cleanup(func() { st.Close() })
 	d := New(st, cfg, nil)
+	robot, err := keys.Generate("coordbot", botAddr, keys.GenOptions{}, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetRobotKey(robot)
 	ic, _ := IMAPConfig(cfg)
 	sc, _ := SMTPConfig(cfg)
 	f := &fixture{t: t, d: d, srv: srv, mail: Mail{IMAP: ic, SMTP: sc}, ovID: map[string]string{}}

@@ -256,16 +256,27 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if err != nil {
 		return quarantine("vendor is not on this case", c.ID, v.ID), nil
 	}
-	ans, ok := forms.OverviewAnswer(msg.Text)
-	if !ok {
+	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: false, CanEncrypt: d.CanEncrypt(v)}
+	var eff process.Effect
+	var reason string
+	rep, isReport := forms.StatusReport(msg.Text)
+	ans, isAnswer := forms.OverviewAnswer(msg.Text)
+	switch {
+	case isReport && (p.State == store.PartDetailSent || !isAnswer):
+		// A vendor that has the detail answers with the status form (§6-2).
+		eff, err = process.StatusReport(now, c, v, p, process.Report{Status: rep.Status, Comment: rep.Comment, URL: rep.URL,
+			FixPlan: rep.FixPlan, Schedule: rep.Schedule}, in)
+		reason = "status report: " + p.Status
+	case isAnswer:
+		pa := process.AnswerYes
+		reason = "overview answer: yes"
+		if ans == forms.AnswerNo {
+			pa, reason = process.AnswerNo, "overview answer: no"
+		}
+		eff, err = process.OverviewAnswer(now, d.policy(), c, v, p, pa, in)
+	default:
 		return quarantine("answer not understood", c.ID, v.ID), nil
 	}
-	pa := process.AnswerYes
-	if ans == forms.AnswerNo {
-		pa = process.AnswerNo
-	}
-	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: false}
-	eff, err := process.OverviewAnswer(now, d.policy(), c, v, p, pa, in)
 	if err != nil {
 		return quarantine("answer does not fit: "+err.Error(), c.ID, v.ID), nil
 	}
@@ -278,10 +289,6 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	}
 	if err := d.apply(tx, now, c, eff); err != nil {
 		return verdict{}, err
-	}
-	reason := "overview answer: yes"
-	if pa == process.AnswerNo {
-		reason = "overview answer: no"
 	}
 	if len(eff.Notices) == 0 {
 		reason += " (repeated)"

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+
 	"github.com/coordbot/coordbot/mailbot/notice"
+	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/store"
 )
@@ -67,6 +70,11 @@ func recorded(f map[string]string) (ja, en []string) {
 	return ja, en
 }
 
+// confidential kinds never leave unencrypted (§8-1).
+func confidential(kind string) bool {
+	return kind == process.KindDetail
+}
+
 // queue renders one notice and puts it in the outbox, inside tx. c may be
 // nil for notices that belong to no case (triage of unplaceable mail).
 func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notice) error {
@@ -99,11 +107,17 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 	type rcpt struct {
 		to   []string
 		lang string
+		keys []*openpgp.Entity
 	}
 	var rcpts []rcpt
 	if n.ToCoordinators {
-		for _, co := range d.Cfg.Coordinators {
-			rcpts = append(rcpts, rcpt{to: []string{co.Address}, lang: d.Cfg.Bot.Language})
+		for i := range d.Cfg.Coordinators {
+			co := &d.Cfg.Coordinators[i]
+			r := rcpt{to: []string{co.Address}, lang: d.Cfg.Bot.Language}
+			if k := d.coordinatorKey(co, now); k != nil {
+				r.keys = []*openpgp.Entity{k}
+			}
+			rcpts = append(rcpts, r)
 		}
 		if len(rcpts) == 0 {
 			d.Log.Warn("no coordinator configured: notice dropped", "case", n.Case, "kind", n.Kind)
@@ -125,7 +139,11 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 		if len(to) == 0 {
 			return fmt.Errorf("%s notice to %s: %w", n.Kind, v.ID, process.ErrNoContact)
 		}
-		rcpts = append(rcpts, rcpt{to: to, lang: v.Lang})
+		rcpts = append(rcpts, rcpt{to: to, lang: v.Lang, keys: d.vendorKeys(v, now)})
+	}
+	robot, err := d.RobotKey()
+	if err != nil {
+		return err
 	}
 	for _, r := range rcpts {
 		subj, body, err := d.Render.Render(r.lang, n.Kind, data)
@@ -147,17 +165,38 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			Body:       body,
 			LoopHeader: d.Cfg.Bot.Address,
 		}
-		raw, err := m.Bytes()
+		sm := &seal.Message{Header: m.Header(), Body: body}
+		if n.Kind == process.KindDetail && c != nil {
+			for _, a := range c.Attach {
+				sm.Attachments = append(sm.Attachments, seal.Attachment{Filename: a.Name, ContentType: a.ContentType, Data: a.Data})
+			}
+		}
+		var raw []byte
+		encrypted := len(r.keys) > 0
+		if encrypted {
+			if c != nil {
+				// The title travels only inside the encryption (T9).
+				sm.ProtectedSubject = m.Subject + " " + c.Title
+			}
+			// Encrypted to the robot too, so the Sent copy stays readable by the desk.
+			raw, err = seal.Encrypt(sm, robot, append(append([]*openpgp.Entity{}, r.keys...), robot), now)
+		} else {
+			if confidential(n.Kind) && d.Cfg.PGP.EncryptedDetail() {
+				// The process rules hold the detail before this; this is the last fence.
+				return fmt.Errorf("refusing to send the %s notice of %s unencrypted", n.Kind, n.Case)
+			}
+			raw, err = seal.Sign(sm, robot, now)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("seal %s notice of %s: %w", n.Kind, n.Case, err)
 		}
 		e := &store.OutboxEntry{MessageID: m.MessageID, Case: n.Case, Vendor: n.Vendor, Kind: n.Kind,
-			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Created: now, NextAttempt: now}
+			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Encrypted: encrypted, Created: now, NextAttempt: now}
 		if err := tx.Enqueue(e); err != nil {
 			return fmt.Errorf("queue %s notice: %w", n.Kind, err)
 		}
-		d.Log.Debug("notice rendered", "case", n.Case, "vendor", n.Vendor, "kind", n.Kind, "message_id", m.MessageID,
-			"to", strings.Join(r.to, ","))
+		d.Log.Debug("notice queued", "case", n.Case, "vendor", n.Vendor, "kind", n.Kind, "message_id", m.MessageID,
+			"to", strings.Join(r.to, ","), "encrypted", encrypted)
 	}
 	return nil
 }

@@ -44,21 +44,18 @@ type entry struct {
 	r   reading
 }
 
+// maxLabel bounds the bytes before the colon of a label line: the longest
+// bilingual label with decoration is far shorter, and prose is not folded.
+const maxLabel = 256
+
 // labelLine splits a line into a field of form and the raw value after the
 // first colon (ASCII or full-width), if the part before the colon consists
 // of labels of that one field, e.g. "詳細情報の請求 / Request detail".
 func labelLine(line string, form []field) (*field, string, bool) {
-	colon := -1
-	for i, r := range line {
-		if fold(r) == ':' {
-			colon = i
-			break
-		}
-	}
-	if colon < 0 {
+	colon, size := firstColon(line)
+	if colon < 0 || colon > maxLabel {
 		return nil, "", false
 	}
-	_, size := utf8.DecodeRuneInString(line[colon:])
 	label, value := line[:colon], line[colon+size:]
 	// Bullets, bold markers and invisible characters around a label are
 	// decoration (Gmail's "*Request detail:*", a BOM from a quoting client).

@@ -188,6 +188,13 @@ func FuzzOverviewAnswer(f *testing.F) {
 				t.Fatalf("quoted with %q, %q reads as %+v", m, text, r)
 			}
 		}
+		// The robot's notice quoted above or below changes nothing: top- and
+		// bottom-posted answers read the same.
+		for _, around := range []string{quote(notice, "> ") + "\n\n" + text, text + "\n\n" + quote(notice, "> ")} {
+			if a2, ok2 := OverviewAnswer(around); a2 != a || ok2 != ok {
+				t.Fatalf("OverviewAnswer with the quoted notice around %q = %v, %v; want %v, %v", text, a2, ok2, a, ok)
+			}
+		}
 		// Reading the answer twice from the unquoted text changes nothing.
 		if a2, ok2 := OverviewAnswer(u); a2 != a || ok2 != ok {
 			t.Fatalf("OverviewAnswer(Unquoted(%q)) = %v, %v; want %v, %v", text, a2, ok2, a, ok)
@@ -214,6 +221,11 @@ func FuzzStatusReport(f *testing.F) {
 		}
 		if ok && r == (Report{}) {
 			t.Fatalf("StatusReport(%q) = empty report with true", text)
+		}
+		for _, around := range []string{quote(statusTemplate, "> ") + "\n\n" + text, text + "\n\n" + quote(statusTemplate, "> ")} {
+			if r2, ok2 := StatusReport(around); r2 != r || ok2 != ok {
+				t.Fatalf("StatusReport with the quoted form around %q = %+v, %v; want %+v, %v", text, r2, ok2, r, ok)
+			}
 		}
 	})
 }

@@ -54,15 +54,28 @@ var (
 		"envoyé", "enviado", "inviato", "data", "verzonden", "skickat", "sendt"}
 )
 
+// firstColon returns the byte index and size of the first ASCII or
+// full-width colon in s, or -1.
+func firstColon(s string) (int, int) {
+	i, j := strings.IndexByte(s, ':'), strings.Index(s, "：")
+	switch {
+	case i < 0 && j < 0:
+		return -1, 0
+	case j < 0 || (i >= 0 && i < j):
+		return i, 1
+	}
+	return j, len("：")
+}
+
 // headerLabel returns the folded label of a "Label: value" line (bold
 // markers removed), or "".
 func headerLabel(line string) string {
-	t := strings.TrimLeft(foldString(line), " \t*")
-	k, _, ok := strings.Cut(t, ":")
-	if !ok {
+	i, _ := firstColon(line)
+	if i < 0 || i > 64 {
 		return ""
 	}
-	return strings.TrimSpace(strings.Trim(k, "*"))
+	k := foldString(line[:i])
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(k), "*"))
 }
 
 func isOneOf(s string, list []string) bool {
@@ -91,15 +104,19 @@ func isSeparator(line string) bool {
 // quotedTail returns the index of the first line of a quoted original that
 // is not marked line by line, or len(ls).
 func quotedTail(ls []string) int {
+	labels := make([]string, len(ls)) // each line folded once
+	for i, l := range ls {
+		labels[i] = headerLabel(l)
+	}
 	for i, l := range ls {
 		if isSeparator(l) {
 			return i
 		}
-		if !isOneOf(headerLabel(l), fromLabels) {
+		if !isOneOf(labels[i], fromLabels) {
 			continue
 		}
 		for j := i + 1; j < len(ls) && j <= i+4; j++ {
-			if isOneOf(headerLabel(ls[j]), dateLabels) {
+			if isOneOf(labels[j], dateLabels) {
 				return i
 			}
 		}
