@@ -9,8 +9,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/coordbot/coordbot/mailbot/notice"
-	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/store"
 )
 
