@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -266,4 +267,83 @@ func TestSpineRealServers(t *testing.T) {
 	if n := len(srv.Messages(t, "coord@cert.example", "INBOX")); n != 1 {
 		t.Fatalf("coordinator has %d messages after the second pass", n)
 	}
+}
+
+// TestServeRealServers: the daemon picks up an answer by IDLE, the CLI
+// works through the admin socket while it holds the store, and SIGTERM
+// stops it cleanly.
+func TestServeRealServers(t *testing.T) {
+	srv := realmail.Start(t)
+	dir := t.TempDir()
+	b := &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
+	b.must("init")
+	b.must("vendor", "add", "--id", "acme", "--name", "ACME", "--email", "psirt@acme.example", "--lang", "en")
+	ov := filepath.Join(dir, "ov.txt")
+	os.WriteFile(ov, []byte("overview\n"), 0o600)
+	id := strings.TrimSpace(b.must("case", "new", "--title", "T", "--overview-file", ov))
+
+	var logs bytes.Buffer
+	serve := exec.Command(b.bin, "serve", "--config", b.cfg)
+	serve.Stdout, serve.Stderr = &logs, &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }()
+	defer func() {
+		if serve.ProcessState == nil {
+			serve.Process.Kill()
+		}
+	}()
+	// Wait for the admin socket.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "admin.sock")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not open its socket:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// CLI verbs while serve holds the store go through the socket.
+	b.must("vendor", "add", "--id", "beta", "--name", "Beta", "--email", "security@beta.example", "--lang", "en")
+	if out := b.must("vendor", "list"); !strings.Contains(out, "beta") {
+		t.Fatalf("vendor list through the socket:\n%s", out)
+	}
+	if _, errs, code := b.run("case", "show", "JVNVU#00000000"); code != 1 || errs == "" {
+		t.Fatalf("error through the socket: exit %d %q", code, errs)
+	}
+	b.must("case", "notify", id, "overview", "acme", "beta")
+	// The daemon sends at once (no poll needed).
+	ovs := parseAll(t, srv.WaitMessages(t, "psirt@acme.example", "INBOX", 1, 30*time.Second))
+	reply := plainReply("psirt@acme.example", "vultures@cert.example", ovs[0], "Request detail: no\n")
+	sent := time.Now()
+	srv.Send(t, "psirt@acme.example", []string{"vultures@cert.example"}, reply)
+	// The answer is applied and acknowledged well within the poll interval (1m): IDLE woke the daemon.
+	srv.WaitMessages(t, "psirt@acme.example", "INBOX", 2, 30*time.Second)
+	t.Logf("answer to acknowledgement: %v", time.Since(sent).Round(time.Millisecond))
+	c := b.caseJSON(id)
+	if c.Vendors[0].State != "no-product" {
+		t.Fatalf("state %+v", c.Vendors)
+	}
+
+	serve.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after SIGTERM\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", logs.String())
+	}
+	// Logs carry no bodies.
+	if strings.Contains(logs.String(), "Request detail") {
+		t.Fatal("a message body reached the log")
+	}
+	// After the daemon is gone the CLI opens the store itself again.
+	b.must("case", "show", id, "--json")
 }
