@@ -111,12 +111,26 @@ func cmdInit(e *env, args []string) error {
 
 func cmdKey(e *env, args []string) error {
 	f := newFlags("key")
+	rsa := f.Int("rsa", 0, "with rotate: make an RSA key of this many bits")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
+	if len(pos) == 1 && pos[0] == "rotate" {
+		if *rsa != 0 && *rsa < 3072 {
+			return usagef("key rotate: --rsa %d: use at least 3072 bits", *rsa)
+		}
+		return withDesk(e, f, append([]string{"key"}, args...), func(d *desk.Desk) error {
+			oldFpr, newFpr, err := d.RotateKey(keys.GenOptions{RSABits: *rsa})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "retired %s (kept for reading)\n%s\n", oldFpr, newFpr)
+			return nil
+		})
+	}
 	if len(pos) != 1 || pos[0] != "export" {
-		return usagef("usage: coordbot key export")
+		return usagef("usage: coordbot key export | key rotate [--rsa BITS]")
 	}
 	cfg, err := loadConfig(e, f)
 	if err != nil {

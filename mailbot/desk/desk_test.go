@@ -512,3 +512,50 @@ func smtpSendTest(addr, from string, raw []byte) error {
 	}
 	return c.Quit()
 }
+
+func TestRotateKey(t *testing.T) {
+	f := newFixture(t)
+	// Key files on disk, as init leaves them.
+	cur, _ := f.d.RobotKey()
+	if err := keys.WritePrivate(f.d.Cfg.PGP.KeyFile, cur, nil); err != nil {
+		t.Fatal(err)
+	}
+	oldFpr, newFpr, err := f.d.RotateKey(keys.GenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oldFpr != keys.Fingerprint(cur) || newFpr == oldFpr {
+		t.Fatalf("old %s new %s", oldFpr, newFpr)
+	}
+	onDisk, err := keys.LoadPrivate(f.d.Cfg.PGP.KeyFile, nil)
+	if err != nil || keys.Fingerprint(onDisk) != newFpr {
+		t.Fatalf("key file holds %v (%v)", onDisk, err)
+	}
+	// The new key carries a certification by the old one.
+	certified := false
+	for _, id := range onDisk.Identities {
+		for _, sig := range id.Signatures {
+			if sig.IssuerKeyId != nil && *sig.IssuerKeyId == cur.PrimaryKey.KeyId {
+				certified = true
+			}
+		}
+	}
+	if !certified {
+		t.Fatal("new key not certified by the old one")
+	}
+	// A fresh desk still finds the old key for reading.
+	d2 := New(f.d.Store, f.d.Cfg, nil)
+	old, err := d2.RetiredKeys()
+	if err != nil || len(old) != 1 || keys.Fingerprint(old[0]) != oldFpr {
+		t.Fatalf("retired keys %v %v", old, err)
+	}
+	var notes int
+	for _, e := range f.queued() {
+		if e.Kind == KindKeyRotated && e.To[0] == coordAddr && strings.Contains(string(e.Raw), "multipart/signed") {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Fatalf("coordinator notices %d", notes)
+	}
+}

@@ -33,6 +33,9 @@ type tmplData struct {
 	From            string
 	MessageID       string
 	Quarantine      string
+	OldKey          string
+	NewKey          string
+	PublicKey       string
 }
 
 var answerWords = map[string][2]string{
@@ -102,6 +105,12 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			data.Reason = v
 		case "vendor":
 			data.VendorID = v
+		case "old":
+			data.OldKey = v
+		case "new":
+			data.NewKey = v
+		case "key":
+			data.PublicKey = v
 		}
 	}
 	type rcpt struct {
