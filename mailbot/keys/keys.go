@@ -36,7 +36,10 @@ func Generate(name, addr string, opt GenOptions, now time.Time) (*openpgp.Entity
 		Algorithm:   packet.PubKeyAlgoEdDSA,
 		Curve:       packet.Curve25519,
 		DefaultHash: crypto.SHA256,
-		Time:        func() time.Time { return now },
+		// The key's preferences then list AES-256 first, so mail sealed to
+		// the robot itself (its Sent copies) is AES-256 too.
+		DefaultCipher: packet.CipherAES256,
+		Time:          func() time.Time { return now },
 	}
 	if opt.RSABits > 0 {
 		cfg.Algorithm = packet.PubKeyAlgoRSA

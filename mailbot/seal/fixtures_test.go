@@ -2,8 +2,8 @@ package seal
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
+	"errors"
 	"io"
 	"mime"
 	"os"

@@ -237,6 +237,11 @@ func outerHeader(h mail.Header) textproto.Header {
 	return out
 }
 
+// protectedParam marks the entity's header as protected headers. It is
+// quoted, as Thunderbird writes it: mime.FormatMediaType would leave the
+// token bare, which a strict reader accepts and a naive matcher may not.
+const protectedParam = `; protected-headers="v1"`
+
 // protectedEntity builds the inner MIME entity in canonical form (CRLF, 7
 // bit): multipart/mixed with the text and the attachments, or text/plain
 // alone, its Content-Type carrying protected-headers="v1" and its header
@@ -282,9 +287,8 @@ func protectedEntity(m *Message) ([]byte, error) {
 
 	mw := textproto.NewMultipartWriter(&buf)
 	h.Add("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{
-		"boundary":          mw.Boundary(),
-		"protected-headers": "v1",
-	}))
+		"boundary": mw.Boundary(),
+	})+protectedParam)
 	if err := textproto.WriteHeader(&buf, h); err != nil {
 		return nil, fmt.Errorf("seal: protected header: %w", err)
 	}
@@ -319,12 +323,12 @@ func protectedEntity(m *Message) ([]byte, error) {
 // textHeader adds the text part's type and encoding (Content-Type ends up
 // written first).
 func textHeader(h *textproto.Header, enc string, protected bool) {
-	params := map[string]string{"charset": "utf-8"}
+	ct := mime.FormatMediaType("text/plain", map[string]string{"charset": "utf-8"})
 	if protected {
-		params["protected-headers"] = "v1"
+		ct += protectedParam
 	}
 	h.Add("Content-Transfer-Encoding", enc)
-	h.Add("Content-Type", mime.FormatMediaType("text/plain", params))
+	h.Add("Content-Type", ct)
 }
 
 // bodyEncoding picks quoted-printable, readable in any client, unless a

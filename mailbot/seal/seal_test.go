@@ -245,14 +245,24 @@ func TestEncryptPacketShape(t *testing.T) {
 	}
 }
 
+// signVariants cover both text encodings and both shapes of the part.
+var signVariants = []struct{ attachments, fromLine bool }{
+	{true, false}, {false, false}, {false, true}, {true, true},
+}
+
+// fromLine makes the body go base64 (see bodyEncoding).
+const fromLine = "From here on, mbox would mangle this line.\n"
+
 func TestSignRoundTrip(t *testing.T) {
 	fixtures(t)
 	for _, robot := range []*party{fix.goRobot25519, fix.goRobotRSA, fix.robot} {
-		for _, withAtt := range []bool{true, false} {
+		for _, v := range signVariants {
 			now := time.Now()
-			m, atts := sampleMessage(t, now, withAtt)
+			m, atts := sampleMessage(t, now, v.attachments)
 			m.ProtectedSubject = "" // signed-only: nothing to hide
-			m.Body = sampleBody + "From here on, mbox would mangle this line.\n"
+			if v.fromLine {
+				m.Body += fromLine
+			}
 			out, err := Sign(m, robot.sec, now)
 			if err != nil {
 				t.Fatalf("%s: Sign: %v", robot.name, err)
@@ -271,16 +281,26 @@ func TestSignRoundTrip(t *testing.T) {
 			if _, err := openpgp.CheckDetachedSignature(ring, bytes.NewReader(bad), bytes.NewReader(sig), nil); err == nil {
 				t.Fatalf("%s: tampered part verified", robot.name)
 			}
+			if !bytes.Contains(signed, []byte(`protected-headers="v1"`)) {
+				t.Error(`signed part has no protected-headers="v1"`)
+			}
 			in := parseInner(t, signed)
 			if in.subject != outerSubject {
 				t.Errorf("signed Subject %q", in.subject)
 			}
 			in.subject = protectedTitle // checkInner's expectation for Encrypt
+			in.text = strings.TrimSuffix(norm(in.text), fromLine)
 			m.Body = sampleBody
-			in.text = strings.TrimSuffix(norm(in.text), "From here on, mbox would mangle this line.\n")
 			checkInner(t, in, m, atts)
-			if !bytes.Contains(signed, []byte("Content-Transfer-Encoding: base64")) {
-				t.Error(`a body with a "From " line was not base64-encoded`)
+			want := "quoted-printable"
+			if v.fromLine {
+				want = "base64"
+			}
+			if enc := in.header.Get("Content-Transfer-Encoding"); !v.attachments && enc != want {
+				t.Errorf("body encoding %s, want %s", enc, want)
+			}
+			if bytes.Contains(signed, []byte("\r\nFrom ")) {
+				t.Error(`a line starts with "From " in the signed part`)
 			}
 		}
 	}
