@@ -129,8 +129,6 @@ func decryptV2(t *testing.T, armored []byte, ring openpgp2.EntityList, signer *p
 // wantCipher is what go-crypto must pick: AES-256 when every recipient
 // lists it (gpg keys do), else AES-128, the cipher every implementation
 // has (RFC 4880 §13.2: never one outside the recipients' preferences).
-// keys.Generate's keys list AES-128 only (it leaves packet.Config's
-// DefaultCipher unset), so mail to or copied to them is AES-128.
 func wantCipher(to []*openpgp.Entity) packet.CipherFunction {
 	for _, e := range to {
 		sig, _ := e.PrimarySelfSignature()
@@ -477,9 +475,8 @@ func TestHeaderInjection(t *testing.T) {
 	}
 }
 
-// TestCipherPreference: AES-256 whenever the recipients allow it, and a
-// key that lists only AES-128 (what keys.Generate makes today) is honoured,
-// not overridden.
+// TestCipherPreference: AES-256 whenever the recipients allow it (gpg keys
+// and keys.Generate keys both prefer it).
 func TestCipherPreference(t *testing.T) {
 	fixtures(t)
 	now := time.Now()
@@ -504,7 +501,7 @@ func TestCipherPreference(t *testing.T) {
 	}{
 		{"gpg keys", []*party{fix.beta, fix.robot}, packet.CipherAES256},
 		{"go key preferring AES-256", []*party{p, fix.robot}, packet.CipherAES256},
-		{"keys.Generate key (AES-128 only)", []*party{fix.acme, fix.goRobot25519}, packet.CipherAES128},
+		{"keys.Generate key (prefers AES-256)", []*party{fix.acme, fix.goRobot25519}, packet.CipherAES256},
 	} {
 		var to []*openpgp.Entity
 		for _, r := range c.to {
