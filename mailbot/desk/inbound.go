@@ -221,6 +221,15 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 		}
 		return d.bounce(tx, now, msg, caseID)
 	}
+	if msg.ListMail {
+		// List mail is never answered. But a vendor answering through a list
+		// (§2-3: it should not) must not be lost: a person looks at it.
+		_, isAnswer := forms.OverviewAnswer(msg.Text)
+		_, isReport := forms.StatusReport(msg.Text)
+		if _, err := tx.VendorByAddr(from); err == nil && (isAnswer || isReport) {
+			return quarantine("vendor answer through a mailing list", caseID, ""), nil
+		}
+	}
 	if msg.IsAutoReply {
 		// RFC 3834: recorded, never answered, not the vendor's answer.
 		vendor := ""
