@@ -93,16 +93,79 @@ func cmdCase(e *env, args []string) error {
 				return err
 			}
 			for _, r := range res {
-				if r.Queued {
+				switch {
+				case r.Queued && r.Reason == "":
 					fmt.Fprintf(e.stdout, "%s: %s queued\n", r.Vendor, pos[1])
-				} else {
+				case r.Queued:
+					fmt.Fprintf(e.stdout, "%s: %s\n", r.Vendor, r.Reason)
+				default:
 					fmt.Fprintf(e.stdout, "%s: not sent: %s\n", r.Vendor, r.Reason)
 				}
 			}
 			return nil
 		})
+	case "date", "publish", "cancel", "close", "lead", "customer-notice", "priority-notify":
+		return caseLifecycle(e, args[0], args[1:], argv)
 	}
 	return usagef("unknown case command %q", args[0])
+}
+
+// caseLifecycle: case date ID TIME | publish ID | cancel ID REASON | close ID
+// | lead ID TEXT... | customer-notice ID approve VENDOR | priority-notify ID
+func caseLifecycle(e *env, verb string, args, argv []string) error {
+	f := newFlags("case " + verb)
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	usage := map[string]string{
+		"date": "case date ID 2027-01-15T11:00+09:00", "publish": "case publish ID", "cancel": "case cancel ID known|no-impact|users-notified",
+		"close": "case close ID", "lead": "case lead ID TEXT...", "customer-notice": "case customer-notice ID approve VENDOR",
+		"priority-notify": "case priority-notify ID",
+	}[verb]
+	want := map[string]int{"date": 2, "publish": 1, "cancel": 2, "close": 1, "customer-notice": 3, "priority-notify": 1}[verb]
+	if (verb == "lead" && len(pos) < 2) || (verb != "lead" && len(pos) != want) || (verb == "customer-notice" && pos[1] != "approve") {
+		return usagef("usage: coordbot %s", usage)
+	}
+	return withDesk(e, f, argv, func(d *desk.Desk) error {
+		id := pos[0]
+		switch verb {
+		case "date":
+			when, err := parseTime(pos[1], d.Cfg.Location())
+			if err != nil {
+				return usagef("case date: %v", err)
+			}
+			return d.SetDate(id, when, true)
+		case "publish":
+			return d.Publish(id)
+		case "cancel":
+			return d.Cancel(id, pos[1])
+		case "close":
+			return d.Close(id)
+		case "lead":
+			return d.SetLead(id, strings.Join(pos[1:], " "))
+		case "customer-notice":
+			return d.ApproveCustomerNotice(id, pos[2])
+		default:
+			return d.PriorityNotify(id)
+		}
+	})
+}
+
+// parseTime reads RFC 3339 with optional seconds; a time without a zone is
+// in the desk's time zone (DESIGN §11).
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time like 2027-01-15T11:00+09:00", s)
 }
 
 func caseNew(e *env, args, argv []string) error {

@@ -22,6 +22,7 @@ type Config struct {
 	SMTP         SMTP          `toml:"smtp"`
 	PGP          PGP           `toml:"pgp"`
 	Coordinators []Coordinator `toml:"coordinator"`
+	Priority     []Priority    `toml:"priority"`
 	Policy       Policy        `toml:"policy"`
 	Limits       Limits        `toml:"limits"`
 	Admin        Admin         `toml:"admin"`
@@ -89,6 +90,14 @@ type Coordinator struct {
 	Address     string `toml:"address"`
 	Fingerprint string `toml:"fingerprint"`
 	KeyFile     string `toml:"key_file"`
+}
+
+// Priority is a critical-infrastructure operator that gets the early
+// notice before publication (§4-4), always encrypted.
+type Priority struct {
+	Name    string `toml:"name"`
+	Address string `toml:"address"`
+	KeyFile string `toml:"key_file"`
 }
 
 // Policy holds the guideline's periods.
@@ -217,6 +226,10 @@ func (c *Config) Defaults() {
 		c.Coordinators[i].Address = strings.ToLower(c.Coordinators[i].Address)
 		c.Coordinators[i].Fingerprint = strings.ToUpper(strings.ReplaceAll(c.Coordinators[i].Fingerprint, " ", ""))
 	}
+	for i := range c.Priority {
+		c.Priority[i].KeyFile = abs(c.Priority[i].KeyFile)
+		c.Priority[i].Address = strings.ToLower(c.Priority[i].Address)
+	}
 	if c.Policy.PublicationDays == 0 {
 		c.Policy.PublicationDays = 45
 	}
@@ -309,6 +322,14 @@ func (c *Config) Validate() error {
 		}
 		if co.Fingerprint != "" && !isHex(co.Fingerprint, 40) && !isHex(co.Fingerprint, 64) {
 			add(fmt.Errorf("%s.fingerprint: %q is not a 40 or 64 hex digit OpenPGP fingerprint", key, co.Fingerprint))
+		}
+	}
+	for i, p := range c.Priority {
+		if _, err := mail.ParseAddress(p.Address); err != nil || p.Address == "" {
+			add(fmt.Errorf("priority[%d].address: %q is not a mail address", i, p.Address))
+		}
+		if p.KeyFile == "" {
+			add(fmt.Errorf("priority[%d].key_file: missing: the early notice is only ever sent encrypted", i))
 		}
 	}
 	if c.Policy.PublicationDays < 1 {

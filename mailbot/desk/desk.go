@@ -296,9 +296,13 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 				return err
 			}
 			var eff process.Effect
-			if kind == process.KindDetail {
+			switch {
+			case kind == process.KindDetail:
 				eff, err = process.NotifyDetail(now, d.policy(), c, v, p, d.CanEncrypt(v), process.ActorCLI)
-			} else {
+			case v.Registration == store.RegPending:
+				// §2-3: an unregistered vendor is first asked to register.
+				eff, err = process.RequestRegistration(now, d.policy(), c, v, p, process.ActorCLI)
+			default:
 				eff, err = process.NotifyOverview(now, d.policy(), c, v, p, process.ActorCLI)
 			}
 			if err != nil {
@@ -315,7 +319,10 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 				return err
 			}
 			r := NotifyResult{Vendor: id, Queued: true}
-			if p.State == store.PartDetailHeld {
+			switch p.State {
+			case store.PartRegistrationRequested:
+				r.Reason = "not registered: registration request sent instead"
+			case store.PartDetailHeld:
 				r = NotifyResult{Vendor: id, Reason: "no usable OpenPGP key: detail held, coordinators told"}
 			}
 			res = append(res, r)

@@ -36,6 +36,7 @@ type fixture struct {
 	caseID string
 	// overview Message-IDs per vendor
 	ovID map[string]string
+	uid  uint32
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -558,4 +559,121 @@ func TestRotateKey(t *testing.T) {
 	if notes != 1 {
 		t.Fatalf("coordinator notices %d", notes)
 	}
+}
+
+func (f *fixture) outbox() []*store.OutboxEntry {
+	var out []*store.OutboxEntry
+	f.d.Store.View(func(tx *store.Tx) (err error) { out, err = tx.Outbox(nil); return })
+	return out
+}
+
+func (f *fixture) handle(raw []byte) Result {
+	f.t.Helper()
+	f.uid++
+	res, err := f.d.Handle(Inbound{Mailbox: "INBOX", UIDValidity: 1, UID: f.uid, Raw: raw})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+// TestLifecycle runs detail, date, publication and registration through
+// the desk and checks who gets what, and that confidential notices are
+// only ever encrypted.
+func TestLifecycle(t *testing.T) {
+	f := newFixture(t)
+	betaKey, err := keys.Generate("beta", betaAddr, keys.GenOptions{}, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, _ := keys.ArmoredPublic(betaKey)
+	pub, err := keys.ParsePublic(arm, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// acme answers yes without a key: held.
+	f.handle(mailFrom(acmeAddr, "Re: ["+f.caseID+"]", "", "Request detail: yes\n"))
+	if f.part("acme").State != store.PartDetailHeld {
+		t.Fatal("acme not held")
+	}
+	// beta gets a key, then answers yes: the detail goes out encrypted.
+	if _, err := f.d.ImportVendorKey("beta", pub); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(mailFrom(betaAddr, "Re: ["+f.caseID+"]", "", "Request detail: yes\n"))
+	if p := f.part("beta"); p.State != store.PartDetailSent || p.Status != store.StatusInfoProvided {
+		t.Fatalf("beta %+v", p)
+	}
+	when := time.Now().Add(30 * 24 * time.Hour)
+	if err := f.d.SetDate(f.caseID, when, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.Publish(f.caseID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.Close(f.caseID); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range f.outbox() {
+		got[e.Kind+":"+e.Vendor]++
+		raw := string(e.Raw)
+		if strings.Contains(raw, "DETAIL-MARKER") || (confidential(e.Kind) && (!e.Encrypted || !strings.Contains(raw, "multipart/encrypted"))) {
+			t.Fatalf("%s notice to %s leaks:\n%.400s", e.Kind, e.Vendor, raw)
+		}
+		if strings.Contains(raw, "Secret title") && !e.Encrypted && e.Kind != "overview" {
+			t.Fatalf("title outside encryption in %s", e.Kind)
+		}
+	}
+	want := map[string]int{"overview:acme": 1, "overview:beta": 1, "ack:acme": 1, "ack:beta": 1, "detail-held:": 1,
+		"detail:beta": 1, "date:beta": 1, "publication:acme": 1, "publication:beta": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("notices %v\nwant %v", got, want)
+	}
+	// The detail opens with beta's key and carries the detail text.
+	for _, e := range f.outbox() {
+		if e.Kind == "detail" {
+			if !strings.Contains(string(e.Raw), "Subject: ["+f.caseID+"]") {
+				t.Fatalf("outer subject:\n%.300s", e.Raw)
+			}
+		}
+	}
+}
+
+func TestRegistrationByMail(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.d.AddVendor(VendorInput{ID: "gamma", Name: "Gamma OSS", Emails: []string{"info@gamma.example"}, Registration: store.RegPending, Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.d.Notify(f.caseID, "overview", []string{"gamma"})
+	if err != nil || !res[0].Queued || !strings.Contains(res[0].Reason, "registration") {
+		t.Fatalf("notify: %+v %v", res, err)
+	}
+	if f.part("gamma").State != store.PartRegistrationRequested {
+		t.Fatal("no registration request")
+	}
+	for _, e := range f.queued() {
+		if e.Vendor == "gamma" && (e.Kind != "registration" || strings.Contains(string(e.Raw), "Secret title") || strings.Contains(string(e.Raw), "overview text")) {
+			t.Fatalf("something about the case reached an unregistered vendor: %s", e.Kind)
+		}
+	}
+	// An answer that is not a registration changes nothing.
+	if r := f.handle(mailFrom("info@gamma.example", "Re: ["+f.caseID+"]", "", "Request detail: yes\n")); r.Outcome != store.OutcomeQuarantine {
+		t.Fatalf("outcome %+v", r)
+	}
+	r := f.handle(mailFrom("info@gamma.example", "Re: ["+f.caseID+"] Request to register", "",
+		"Consent to register: yes\nManager name: Gina\nContact address: security@gamma.example\n"))
+	if r.Outcome != store.OutcomeApplied {
+		t.Fatalf("registration: %+v", r)
+	}
+	if p := f.part("gamma"); p.State != store.PartOverviewSent {
+		t.Fatalf("held overview not released: %+v", p)
+	}
+	f.d.Store.View(func(tx *store.Tx) error {
+		v, _ := tx.Vendor("gamma")
+		if v.Registration != store.RegIndividual || v.Manager != "Gina" || len(v.Contacts) != 2 {
+			t.Fatalf("vendor %+v", v)
+		}
+		return nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coordbot/coordbot/mailbot/caseid"
 	"github.com/coordbot/coordbot/mailbot/forms"
+	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/store"
@@ -266,6 +267,9 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 		return quarantine("vendor is not on this case", c.ID, v.ID), nil
 	}
 	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: false, CanEncrypt: d.CanEncrypt(v)}
+	if p.State == store.PartRegistrationRequested {
+		return d.registration(tx, now, msg, v, c, in)
+	}
 	var eff process.Effect
 	var reason string
 	rep, isReport := forms.StatusReport(msg.Text)
@@ -371,4 +375,60 @@ func (d *Desk) bounce(tx *store.Tx, now time.Time, msg *open.Message, caseID str
 		}
 	}
 	return verdict{outcome: store.OutcomeBounce, reason: reason, caseID: caseID, vendor: vendor}, nil
+}
+
+// registration applies an answer to the registration request (§2-3): a
+// complete form from the contacted address registers the vendor as
+// individual and releases the overview of every case waiting for it.
+func (d *Desk) registration(tx *store.Tx, now time.Time, msg *open.Message, v *store.Vendor, c *store.Case, in process.Inbound) (verdict, error) {
+	reg, ok := forms.RegistrationForm(msg.Text)
+	if !ok {
+		return quarantine("registration form not understood", c.ID, v.ID), nil
+	}
+	if !reg.Consent {
+		return quarantine("vendor declined to register", c.ID, v.ID), nil
+	}
+	if reg.Contact != "" && !strings.EqualFold(reg.Contact, in.From) {
+		// The vendor names another contact: added, unless it belongs to someone else.
+		if other, err := tx.VendorByAddr(reg.Contact); err == nil && other.ID != v.ID {
+			return quarantine("registration names a contact address of another vendor", c.ID, v.ID), nil
+		}
+		found := false
+		for _, ct := range v.Contacts {
+			found = found || strings.EqualFold(ct.Addr, reg.Contact)
+		}
+		if !found {
+			v.Contacts = append(v.Contacts, store.Contact{Addr: reg.Contact})
+		}
+	}
+	cases, err := tx.Cases()
+	if err != nil {
+		return verdict{}, err
+	}
+	var waiting []*store.Case
+	var parts []*store.Participation
+	for _, wc := range cases {
+		if p, err := tx.Participation(wc.ID, v.ID); err == nil && p.State == store.PartRegistrationRequested {
+			waiting, parts = append(waiting, wc), append(parts, p)
+		}
+	}
+	effs, err := process.Registered(now, d.policy(), v, notice.OneLine(reg.Manager), waiting, parts, in)
+	if err != nil {
+		return quarantine("registration does not fit: "+err.Error(), c.ID, v.ID), nil
+	}
+	if err := tx.PutVendor(v); err != nil {
+		return verdict{}, err
+	}
+	for i, wc := range waiting {
+		if err := tx.PutParticipation(parts[i]); err != nil {
+			return verdict{}, err
+		}
+		if err := tx.PutCase(wc); err != nil {
+			return verdict{}, err
+		}
+		if err := d.apply(tx, now, wc, effs[i]); err != nil {
+			return verdict{}, err
+		}
+	}
+	return verdict{outcome: store.OutcomeApplied, reason: "registered as individual", caseID: c.ID, vendor: v.ID}, nil
 }

@@ -8,39 +8,22 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/store"
 )
 
-// tmplData is everything a template may use. Vendor-supplied strings are
-// data here: text/template never parses them.
-type tmplData struct {
-	Desk            string
-	CaseID          string
-	Title           string
-	Overview        string
-	VendorID        string
-	VendorName      string
-	AnswerFrom      string
-	AnswerMessageID string
-	RecordedJA      []string
-	RecordedEN      []string
-	Detail          string
-	TargetDate      string
-	Reason          string
-	From            string
-	MessageID       string
-	Quarantine      string
-	OldKey          string
-	NewKey          string
-	PublicKey       string
-}
-
 var answerWords = map[string][2]string{
 	"yes": {"詳細情報の請求: はい (技術的な詳細情報をお送りします)", "Request detail: yes (the technical detail will be sent to you)"},
 	"no":  {"詳細情報の請求: いいえ (該当製品なし)", "Request detail: no (no such product)"},
+}
+
+var cancelWords = map[string][2]string{
+	"known":          {"脆弱性情報が既に公知であるため", "the vulnerability is already publicly known"},
+	"no-impact":      {"影響がないことが確認されたため", "there is no impact"},
+	"users-notified": {"開発者自身が利用者へ周知したため", "the developer has informed all of its users itself"},
 }
 
 // StatusWordsJA are the guideline's words for each public status (§6-4).
@@ -56,6 +39,9 @@ var StatusWordsJA = map[string]string{
 func recorded(f map[string]string) (ja, en []string) {
 	if a, ok := answerWords[f["answer"]]; ok {
 		return []string{a[0]}, []string{a[1]}
+	}
+	if f["customer_notice"] == "approved" {
+		return []string{"公表前の顧客への通知: 承認されました (§6-3)"}, []string{"Pre-publication notice to your customers: approved"}
 	}
 	if st := f["status"]; st != "" {
 		ja = append(ja, "該当状況: "+StatusWordsJA[st])
@@ -75,21 +61,28 @@ func recorded(f map[string]string) (ja, en []string) {
 
 // confidential kinds never leave unencrypted (§8-1).
 func confidential(kind string) bool {
-	return kind == process.KindDetail
+	switch kind {
+	case process.KindDetail, process.KindDate, process.KindPriority:
+		return true
+	}
+	return false
 }
 
 // queue renders one notice and puts it in the outbox, inside tx. c may be
 // nil for notices that belong to no case (triage of unplaceable mail).
 func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notice) error {
-	data := tmplData{Desk: d.Cfg.Bot.Name, Quarantine: d.Cfg.IMAP.QuarantineMailbox}
+	data := notice.Data{Desk: d.Cfg.Bot.Name, Quarantine: d.Cfg.IMAP.QuarantineMailbox}
 	if c != nil {
 		data.CaseID, data.Title, data.Overview = c.ID, c.Title, c.Overview
-		if n.Kind == process.KindDetail {
-			// Only the detail notice carries the detail (and the date, §8-1).
+		if n.Kind == process.KindDetail || n.Kind == process.KindPriority {
+			// Only confidential notices carry the detail and dates (§8-1).
 			data.Detail = c.Detail
 			if !c.Target.IsZero() {
 				data.TargetDate = c.Target.In(d.Cfg.Location()).Format("2006-01-02 15:04 MST")
 			}
+		}
+		if confidential(n.Kind) && !c.Publication.IsZero() {
+			data.PublicationDate = c.Publication.In(d.Cfg.Location()).Format("2006-01-02 15:04 MST")
 		}
 	} else {
 		data.CaseID = n.Case
@@ -103,6 +96,9 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			data.AnswerMessageID, data.MessageID = v, v
 		case "reason":
 			data.Reason = v
+			if w, ok := cancelWords[v]; ok {
+				data.CancelReasonJA, data.CancelReasonEN = w[0], w[1]
+			}
 		case "vendor":
 			data.VendorID = v
 		case "old":
@@ -119,7 +115,15 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 		keys []*openpgp.Entity
 	}
 	var rcpts []rcpt
-	if n.ToCoordinators {
+	if n.Kind == process.KindPriority {
+		for _, pr := range d.Cfg.Priority {
+			pub, err := keys.ReadPublicFile(pr.KeyFile, now)
+			if err != nil {
+				return fmt.Errorf("priority recipient %s: %w", pr.Address, err)
+			}
+			rcpts = append(rcpts, rcpt{to: []string{pr.Address}, lang: d.Cfg.Bot.Language, keys: []*openpgp.Entity{pub.Entity}})
+		}
+	} else if n.ToCoordinators {
 		for i := range d.Cfg.Coordinators {
 			co := &d.Cfg.Coordinators[i]
 			r := rcpt{to: []string{co.Address}, lang: d.Cfg.Bot.Language}

@@ -13,14 +13,6 @@ import (
 	"github.com/coordbot/coordbot/templates"
 )
 
-// sample fills every field a template may use, with hostile values where
-// vendor text can reach.
-type sample struct {
-	Desk, CaseID, Title, Overview, VendorID, VendorName, AnswerFrom, AnswerMessageID string
-	RecordedJA, RecordedEN                                                            []string
-	Detail, TargetDate, Reason, From, MessageID, Quarantine, OldKey, NewKey, PublicKey string
-}
-
 func TestEveryTemplateRendersInBothLanguages(t *testing.T) {
 	kinds := map[string]bool{}
 	fs.WalkDir(templates.FS, ".", func(p string, d fs.DirEntry, err error) error {
@@ -33,7 +25,7 @@ func TestEveryTemplateRendersInBothLanguages(t *testing.T) {
 		t.Fatalf("only %d kinds found", len(kinds))
 	}
 	r := NewRenderer("")
-	data := sample{Desk: "coordbot", CaseID: "JVNVU#12345678", Title: "{{.Detail}} title\r\nBcc: evil@example.org",
+	data := Data{Desk: "coordbot", CaseID: "JVNVU#12345678", Title: "{{.Detail}} title\r\nBcc: evil@example.org",
 		VendorName: "ACME {{template \"body\"}}", RecordedJA: []string{"x"}, RecordedEN: []string{"y"}}
 	for kind := range kinds {
 		for _, lang := range []string{"ja", "en"} {
@@ -53,7 +45,7 @@ func TestEveryTemplateRendersInBothLanguages(t *testing.T) {
 }
 
 func TestJapaneseFirst(t *testing.T) {
-	_, body, err := NewRenderer("").Render("ja", "overview", sample{CaseID: "JVNVU#1", VendorName: "v"})
+	_, body, err := NewRenderer("").Render("ja", "overview", Data{CaseID: "JVNVU#1", VendorName: "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,16 +60,16 @@ func TestOverrideFolder(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "en"), 0o755)
 	os.WriteFile(filepath.Join(dir, "en", "ack.tmpl"), []byte(`{{define "subject"}}Got it{{end}}{{define "body"}}Thanks {{.VendorName}}{{end}}`), 0o644)
 	r := NewRenderer(dir)
-	subj, body, err := r.Render("en", "ack", sample{VendorName: "ACME"})
+	subj, body, err := r.Render("en", "ack", Data{VendorName: "ACME"})
 	if err != nil || subj != "Got it" || body != "Thanks ACME" {
 		t.Fatalf("override: %q %q %v", subj, body, err)
 	}
 	// Kinds the operator did not override come from the embedded set.
-	if _, _, err := r.Render("en", "overview", sample{}); err != nil {
+	if _, _, err := r.Render("en", "overview", Data{}); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "en", "triage.tmpl"), []byte(`{{define "subject"}}x{{end}}`), 0o644)
-	if _, _, err := r.Render("en", "triage", sample{}); err == nil || !strings.Contains(err.Error(), "body") {
+	if _, _, err := r.Render("en", "triage", Data{}); err == nil || !strings.Contains(err.Error(), "body") {
 		t.Fatalf("template without a body block: %v", err)
 	}
 }

@@ -72,32 +72,33 @@ func RequestRegistration(now time.Time, pol Policy, c *store.Case, v *store.Vend
 
 // Registered completes an individual registration by mail (§1-1, §2-3)
 // and releases what was held: the overview of every case waiting for it.
-func Registered(now time.Time, pol Policy, v *store.Vendor, manager string, waiting []*store.Case, parts []*store.Participation, in Inbound) (Effect, error) {
-	var eff Effect
+// The effects are per case, in the order of waiting.
+func Registered(now time.Time, pol Policy, v *store.Vendor, manager string, waiting []*store.Case, parts []*store.Participation, in Inbound) ([]Effect, error) {
 	if v.Registration != store.RegPending {
-		return eff, fmt.Errorf("registration of %s: already registered: %w", v.ID, ErrBadState)
+		return nil, fmt.Errorf("registration of %s: already registered: %w", v.ID, ErrBadState)
 	}
 	v.Registration = store.RegIndividual
 	if manager != "" {
 		v.Manager = manager
 	}
 	v.Updated = now
+	effs := make([]Effect, len(waiting))
 	for i, c := range waiting {
 		p := parts[i]
 		if p.State != store.PartRegistrationRequested || !Open(c) {
 			continue
 		}
-		eff.event(now, v.ID, EvRegistered, v.ID, in.MessageID, "registered as individual", in.Authenticated)
+		effs[i].event(now, v.ID, EvRegistered, v.ID, in.MessageID, "registered as individual", in.Authenticated)
 		p.State = store.PartNew
 		p.LastInbound = now
 		more, err := NotifyOverview(now, pol, c, v, p, ActorRobot)
 		if err != nil {
-			return eff, err
+			return nil, err
 		}
-		eff.Events = append(eff.Events, more.Events...)
-		eff.Notices = append(eff.Notices, more.Notices...)
+		effs[i].Events = append(effs[i].Events, more.Events...)
+		effs[i].Notices = append(effs[i].Notices, more.Notices...)
 	}
-	return eff, nil
+	return effs, nil
 }
 
 // SetDate sets or moves the publication date (§4-1, §8-5) and tells every

@@ -120,10 +120,11 @@ func TestRegistrationFlow(t *testing.T) {
 		t.Fatal("second request accepted")
 	}
 	later := t0.Add(48 * time.Hour)
-	eff, err = Registered(later, pol, v, "Taro", []*store.Case{c}, []*store.Participation{p}, Inbound{MessageID: "r1"})
-	if err != nil {
+	effs, err := Registered(later, pol, v, "Taro", []*store.Case{c}, []*store.Participation{p}, Inbound{MessageID: "r1"})
+	if err != nil || len(effs) != 1 {
 		t.Fatal(err)
 	}
+	eff = effs[0]
 	if v.Registration != store.RegIndividual || v.Manager != "Taro" || p.State != store.PartOverviewSent {
 		t.Fatalf("after registration: %+v %+v", v, p)
 	}

@@ -1,0 +1,28 @@
+package notice
+
+// Data is everything a notice template may use. Vendor-supplied strings are
+// data here: text/template never parses them.
+type Data struct {
+	Desk            string
+	CaseID          string
+	Title           string
+	Overview        string
+	VendorID        string
+	VendorName      string
+	AnswerFrom      string
+	AnswerMessageID string
+	RecordedJA      []string
+	RecordedEN      []string
+	Detail          string
+	TargetDate      string
+	PublicationDate string
+	CancelReasonJA  string
+	CancelReasonEN  string
+	Reason          string
+	From            string
+	MessageID       string
+	Quarantine      string
+	OldKey          string
+	NewKey          string
+	PublicKey       string
+}
