@@ -323,6 +323,9 @@ func TestServeRealServers(t *testing.T) {
 	// The answer is applied and acknowledged well within the poll interval (1m): IDLE woke the daemon.
 	srv.WaitMessages(t, "psirt@acme.example", "INBOX", 2, 30*time.Second)
 	t.Logf("answer to acknowledgement: %v", time.Since(sent).Round(time.Millisecond))
+	if os.Getenv("COORDBOT_SHOW_LOGS") != "" {
+		t.Log(logs.String())
+	}
 	c := b.caseJSON(id)
 	if c.Vendors[0].State != "no-product" {
 		t.Fatalf("state %+v", c.Vendors)

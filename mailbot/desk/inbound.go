@@ -181,7 +181,8 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 	if err != nil {
 		return Result{}, fmt.Errorf("record inbound uid %d: %w", in.UID, err)
 	}
-	if res.Outcome == store.OutcomeQuarantine && !res.Again {
+	if !res.Again {
+		// Acknowledgements and triage go out now, not at the next timer.
 		d.queued()
 	}
 	return res, nil
