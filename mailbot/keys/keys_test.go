@@ -76,3 +76,16 @@ func TestParsePublicRefusals(t *testing.T) {
 		t.Fatal("key from the future accepted")
 	}
 }
+
+func TestV2Conversion(t *testing.T) {
+	e, _ := Generate("r", "r@example.com", GenOptions{}, time.Now())
+	el, err := SecretV2(e)
+	if err != nil || len(el) != 1 || FingerprintV2(el[0]) != Fingerprint(e) || el[0].PrivateKey == nil {
+		t.Fatalf("secret: %v %v", el, err)
+	}
+	arm, _ := ArmoredPublic(e)
+	p, err := PublicV2(string(arm))
+	if err != nil || FingerprintV2(p) != Fingerprint(e) {
+		t.Fatalf("public: %v", err)
+	}
+}
