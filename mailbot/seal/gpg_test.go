@@ -3,98 +3,34 @@ package seal
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/coordbot/coordbot/internal/gpgtest"
 )
 
 // These tests hand the output to real GnuPG (2.2 on Debian): the readers
 // that matter are gpg itself and the clients built on it or tested against
 // it, not our own round trip.
 
-func requireGPG(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"gpg", "gpgconf"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not on PATH: install gnupg to run the GnuPG interop tests (CI does)", tool)
-		}
-	}
-}
+func requireGPG(t *testing.T) { gpgtest.Require(t) }
 
-// gpgHome is a throwaway GNUPGHOME. It lives directly under /tmp because
-// gpg-agent's socket path must stay under ~100 bytes, which t.TempDir()
-// can exceed; the agent is killed on cleanup.
-type gpgHome struct {
-	t   *testing.T
-	dir string
-}
+// gpgHome wraps the shared throwaway GNUPGHOME.
+type gpgHome struct{ *gpgtest.Home }
 
-func newGPGHome(t *testing.T) *gpgHome {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "sg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		exec.Command("gpgconf", "--homedir", dir, "--kill", "all").Run()
-		os.RemoveAll(dir)
-	})
-	return &gpgHome{t: t, dir: dir}
-}
+func newGPGHome(t *testing.T) *gpgHome { return &gpgHome{gpgtest.New(t)} }
 
-// run runs gpg in the home and returns its exit error, the status lines
-// (--status-file) and stderr.
-func (g *gpgHome) run(args ...string) (status string, stderr string, err error) {
-	g.t.Helper()
-	statusFile := filepath.Join(g.dir, "status.txt")
-	os.Remove(statusFile)
-	base := []string{"--homedir", g.dir, "--batch", "--no-tty",
-		"--pinentry-mode", "loopback", "--passphrase", "",
-		"--status-file", statusFile}
-	cmd := exec.Command("gpg", append(base, args...)...)
-	var eb bytes.Buffer
-	cmd.Stderr = &eb
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	err = cmd.Run()
-	st, _ := os.ReadFile(statusFile)
-	return string(st), eb.String(), err
-}
+func (g *gpgHome) run(args ...string) (string, string, error) { return g.Run(args...) }
 
-func (g *gpgHome) file(name string, data []byte) string {
-	g.t.Helper()
-	p := filepath.Join(g.dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		g.t.Fatal(err)
-	}
-	return p
-}
+func (g *gpgHome) file(name string, data []byte) string { return g.File(name, data) }
 
-// importKey imports an armored key; a secret key starts the agent, which
-// the cleanup kills.
-func (g *gpgHome) importKey(name string, armored []byte) {
-	g.t.Helper()
-	status, stderr, err := g.run("--import", g.file(name+".asc", armored))
-	if err != nil || !strings.Contains(status, "[GNUPG:] IMPORT_OK") {
-		g.t.Fatalf("gpg --import %s: %v\n%s\n%s", name, err, status, stderr)
-	}
-}
+func (g *gpgHome) importKey(name string, armored []byte) { g.Import(name, armored) }
 
-// statusLine returns the first status line with the keyword.
-func statusLine(status, keyword string) (string, bool) {
-	for _, l := range strings.Split(status, "\n") {
-		if strings.HasPrefix(l, "[GNUPG:] "+keyword+" ") || l == "[GNUPG:] "+keyword {
-			return l, true
-		}
-	}
-	return "", false
-}
+func statusLine(status, keyword string) (string, bool) { return gpgtest.StatusLine(status, keyword) }
 
 // checkGoodSig requires GOODSIG by signer's signing key and VALIDSIG whose
 // primary-key fingerprint (the last field) is signer's, and no bad or
@@ -151,7 +87,7 @@ func TestGPGDecrypt(t *testing.T) {
 				if reader.publicKey != nil {
 					g.importKey("robot", reader.publicKey)
 				}
-				outFile := filepath.Join(g.dir, "plain.eml")
+				outFile := filepath.Join(g.Dir, "plain.eml")
 				status, stderr, err := g.run("--output", outFile, "--decrypt", g.file("msg.asc", msg))
 				if err != nil {
 					t.Fatalf("%s: gpg --decrypt: %v\n%s\n%s", reader.who, err, status, stderr)
