@@ -181,7 +181,7 @@ func TestPGPRealServers(t *testing.T) {
 	b.must("poll", "--once")
 	c = b.caseJSON(id)
 	if v := c.Vendors[0]; v.Status != "affected" || v.Comment != "fixed in 2.1" || v.URL != "https://acme.example/sa/1" {
-		t.Fatalf("status not applied: %+v", v)
+		t.Fatalf("status not applied: %+v\nevents %+v", v, c.Events)
 	}
 	authenticated := false
 	for _, e := range c.Events {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/keys"
+	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -21,6 +22,7 @@ type keyring struct {
 	old    []*openpgp.Entity // rotated-out robot keys, kept for reading
 	public map[string]*openpgp.Entity
 	coord  map[string]*openpgp.Entity
+	open   *open.Keys
 }
 
 // SetRobotKey installs the robot key directly (tests, demo).

@@ -132,6 +132,7 @@ func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.keysChanged()
 	d.Log.Info("vendor added", "vendor", v.ID, "contacts", len(v.Contacts), "key", in.Key != nil)
 	return v, nil
 }
@@ -418,6 +419,7 @@ func (d *Desk) ImportVendorKey(vendorID string, pub *keys.Public) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("import key for %s: %w", vendorID, err)
 	}
+	d.keysChanged()
 	d.Log.Info("vendor key imported", "vendor", vendorID, "fingerprint", pub.Fingerprint, "released", len(released))
 	if len(released) > 0 {
 		d.queued()
@@ -444,6 +446,7 @@ func (d *Desk) RemoveVendorKey(vendorID, fpr string) error {
 		}
 		v.Keys = kept
 		v.Updated = d.Now()
+		d.keysChanged()
 		return tx.PutVendor(v)
 	})
 }

@@ -42,6 +42,7 @@ type Result struct {
 // transaction.
 type verdict struct {
 	outcome, reason, caseID, vendor string
+	auth                            bool
 }
 
 func quarantine(reason, caseID, vendor string) verdict {
@@ -111,7 +112,11 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 				"duration", d.Now().Sub(start).Round(time.Microsecond))
 		}
 	}()
-	msg, perr := open.Parse(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts})
+	var ok *open.Keys
+	if err := d.Store.View(func(tx *store.Tx) (err error) { ok, err = d.openKeys(tx, start); return }); err != nil {
+		return Result{}, fmt.Errorf("handle uid %d: %w", in.UID, err)
+	}
+	msg, perr := open.ParseWith(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts}, ok)
 	if perr != nil {
 		return d.record(in, hash, nil, quarantine("unreadable message: "+reasonOf(perr), "", ""))
 	}
@@ -126,6 +131,10 @@ func reasonOf(err error) string {
 		return "MIME nesting too deep"
 	case errors.Is(err, open.ErrTooManyParts):
 		return "too many MIME parts"
+	case errors.Is(err, open.ErrUndecryptable):
+		return "encrypted to a key the robot does not hold"
+	case errors.Is(err, open.ErrNoIntegrity):
+		return "encrypted without integrity protection, or altered"
 	}
 	return "malformed"
 }
@@ -155,7 +164,7 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 		entry := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now}
 		if msg != nil {
 			entry.MessageID, entry.From = msg.MessageID, msg.From.Addr
-			entry.Encrypted = msg.Encrypted
+			entry.Encrypted, entry.SignedBy = msg.Encrypted, msg.SignedBy
 			if v.outcome == "" {
 				var err error
 				v, err = d.classify(tx, now, msg)
@@ -164,7 +173,7 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 				}
 			}
 		}
-		entry.Outcome, entry.Reason, entry.Case, entry.Vendor = v.outcome, v.reason, v.caseID, v.vendor
+		entry.Outcome, entry.Reason, entry.Case, entry.Vendor, entry.Authenticated = v.outcome, v.reason, v.caseID, v.vendor, v.auth
 		entry.Dest = d.Cfg.IMAP.ProcessedMailbox
 		if v.outcome == store.OutcomeQuarantine {
 			entry.Dest = d.Cfg.IMAP.QuarantineMailbox
@@ -267,7 +276,19 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if err != nil {
 		return quarantine("vendor is not on this case", c.ID, v.ID), nil
 	}
-	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: false, CanEncrypt: d.CanEncrypt(v)}
+	auth, refusal := authenticate(v, msg)
+	if refusal != "" {
+		return quarantine(refusal, c.ID, v.ID), nil
+	}
+	if !auth && d.Cfg.PGP.RequireSignedVendorAnswers && hasPinnedKey(v) {
+		return quarantine("unsigned answer from a vendor with a key (require_signed_vendor_answers)", c.ID, v.ID), nil
+	}
+	in := process.Inbound{MessageID: msg.MessageID, From: from, Authenticated: auth, CanEncrypt: d.CanEncrypt(v)}
+	if len(msg.Keys) > 0 {
+		if err := d.offeredKeys(tx, now, msg, v, c, auth); err != nil {
+			return verdict{}, err
+		}
+	}
 	if p.State == store.PartRegistrationRequested {
 		return d.registration(tx, now, msg, v, c, in)
 	}
@@ -307,7 +328,7 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if len(eff.Notices) == 0 {
 		reason += " (repeated)"
 	}
-	return verdict{outcome: store.OutcomeApplied, reason: reason, caseID: c.ID, vendor: v.ID}, nil
+	return verdict{outcome: store.OutcomeApplied, reason: reason, caseID: c.ID, vendor: v.ID, auth: in.Authenticated}, nil
 }
 
 // placeCase finds the case of a message: the case ID in its Subject, or a

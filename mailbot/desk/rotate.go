@@ -93,6 +93,7 @@ func (d *Desk) RotateKey(opt keys.GenOptions) (oldFpr, newFpr string, err error)
 	d.keys.robot = next
 	d.keys.old = append(d.keys.old, cur)
 	d.keys.mu.Unlock()
+	d.keysChanged()
 	pub, _ := keys.ArmoredPublic(next)
 	err = d.Store.Update(func(tx *store.Tx) error {
 		return d.queue(tx, now, nil, process.Notice{Kind: KindKeyRotated, ToCoordinators: true,

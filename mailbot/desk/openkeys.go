@@ -1,0 +1,167 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	v2 "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	"github.com/coordbot/coordbot/mailbot/keys"
+	"github.com/coordbot/coordbot/mailbot/open"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/store"
+)
+
+// openKeys returns what the opener needs: the robot's keys (current and
+// retired) to decrypt, every pinned vendor and coordinator key to verify.
+// It is cached until a key changes.
+func (d *Desk) openKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
+	d.keys.mu.Lock()
+	cached := d.keys.open
+	d.keys.mu.Unlock()
+	if cached != nil {
+		k := *cached
+		k.Now = now
+		return &k, nil
+	}
+	robot, err := d.RobotKey()
+	if err != nil {
+		return nil, err
+	}
+	old, err := d.RetiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	dec, err := keys.SecretV2(append(old, robot)...)
+	if err != nil {
+		return nil, err
+	}
+	var ver v2.EntityList
+	vendors, err := tx.Vendors()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vendors {
+		for _, k := range v.Keys {
+			if k.Pending {
+				continue
+			}
+			e, err := keys.PublicV2(k.Armored)
+			if err != nil {
+				d.Log.Warn("pinned key unreadable", "vendor", v.ID, "fingerprint", k.Fingerprint, "err", err)
+				continue
+			}
+			ver = append(ver, e)
+		}
+	}
+	for i := range d.Cfg.Coordinators {
+		co := &d.Cfg.Coordinators[i]
+		if co.KeyFile == "" {
+			continue
+		}
+		if pub, err := keys.ReadPublicFile(co.KeyFile, now); err == nil {
+			if e, err := keys.PublicV2(pub.Armored); err == nil {
+				ver = append(ver, e)
+			}
+		}
+	}
+	k := &open.Keys{Decrypt: dec, Verify: ver, MaxDecompressed: d.Cfg.Limits.MaxMessageBytes * 2}
+	d.keys.mu.Lock()
+	d.keys.open = k
+	d.keys.mu.Unlock()
+	c := *k
+	c.Now = now
+	return &c, nil
+}
+
+// keysChanged drops the cached key lists after a key was pinned or removed.
+func (d *Desk) keysChanged() {
+	d.keys.mu.Lock()
+	d.keys.open = nil
+	d.keys.public = nil
+	d.keys.mu.Unlock()
+}
+
+// authenticate says whether msg is signed by one of v's pinned keys, or
+// why it must be refused: a signature by any other key, a bad one, or one
+// that covers only part of the body never counts (T3, T4). Encryption alone
+// proves nothing: anyone can encrypt to the robot.
+func authenticate(v *store.Vendor, msg *open.Message) (bool, string) {
+	switch msg.Signature {
+	case open.SigNone:
+		return false, ""
+	case open.SigValid:
+		for _, k := range v.Keys {
+			if !k.Pending && k.Fingerprint == msg.SignedBy {
+				return true, ""
+			}
+		}
+		return false, "signed by a key that is not the vendor's"
+	case open.SigUnknownSigner:
+		return false, "signed by an unknown key"
+	case open.SigPartial:
+		return false, "only part of the message is signed"
+	case open.SigExpiredKey:
+		return false, "signed with an expired key"
+	}
+	return false, "bad signature"
+}
+
+func hasPinnedKey(v *store.Vendor) bool {
+	for _, k := range v.Keys {
+		if !k.Pending {
+			return true
+		}
+	}
+	return false
+}
+
+// offeredKeys records public keys a vendor sent by mail. A key signed into
+// the message by the vendor's current key is trusted at once; any other is
+// pending until a coordinator confirms it. The coordinators are told either
+// way, and unusable keys are reported, never kept.
+func (d *Desk) offeredKeys(tx *store.Tx, now time.Time, msg *open.Message, v *store.Vendor, c *store.Case, authenticated bool) error {
+	changed := false
+	for _, arm := range msg.Keys {
+		pub, err := keys.ParsePublic([]byte(arm), now)
+		reason := ""
+		switch {
+		case err != nil:
+			reason = "vendor " + v.ID + " sent an OpenPGP key that cannot be used: " + err.Error()
+		case pinnedOrPending(v, pub.Fingerprint):
+			continue
+		case authenticated:
+			v.Keys = append(v.Keys, store.Key{Fingerprint: pub.Fingerprint, Armored: pub.Armored, Added: now})
+			reason = "vendor " + v.ID + " sent a new OpenPGP key " + pub.Fingerprint + ", signed by its current key: pinned"
+			changed = true
+		default:
+			v.Keys = append(v.Keys, store.Key{Fingerprint: pub.Fingerprint, Armored: pub.Armored, Added: now, Pending: true})
+			reason = fmt.Sprintf("vendor %s sent an OpenPGP key %s: pending until a coordinator confirms it (coordbot vendor key %s confirm %s)",
+				v.ID, pub.Fingerprint, v.ID, pub.Fingerprint)
+			changed = true
+		}
+		n := process.Notice{Kind: process.KindBounceNotice, Case: c.ID, ToCoordinators: true,
+			Fields: map[string]string{"reason": reason, "from": msg.From.Addr, "message_id": msg.MessageID, "vendor": v.ID}}
+		if err := d.queue(tx, now, c, n); err != nil {
+			return err
+		}
+	}
+	if changed {
+		v.Updated = now
+		if err := tx.PutVendor(v); err != nil {
+			return err
+		}
+		d.keysChanged()
+	}
+	return nil
+}
+
+func pinnedOrPending(v *store.Vendor, fpr string) bool {
+	for _, k := range v.Keys {
+		if strings.EqualFold(k.Fingerprint, fpr) {
+			return true
+		}
+	}
+	return false
+}
