@@ -206,7 +206,7 @@ func cmdVendor(e *env, args []string) error {
 	return usagef("unknown vendor command %q", args[0])
 }
 
-// vendorKey: vendor key VENDOR import FILE | remove FINGERPRINT | list
+// vendorKey: vendor key VENDOR import FILE | confirm FINGERPRINT | remove FINGERPRINT | list
 func vendorKey(e *env, args, argv []string) error {
 	f := newFlags("vendor key")
 	pos, err := f.parse(args)
@@ -214,7 +214,7 @@ func vendorKey(e *env, args, argv []string) error {
 		return err
 	}
 	if len(pos) < 2 || (pos[1] != "list" && len(pos) != 3) {
-		return usagef("usage: coordbot vendor key VENDOR import FILE | remove FINGERPRINT | list")
+		return usagef("usage: coordbot vendor key VENDOR import FILE | confirm FINGERPRINT | remove FINGERPRINT | list")
 	}
 	id, verb := pos[0], pos[1]
 	switch verb {
@@ -236,6 +236,18 @@ func vendorKey(e *env, args, argv []string) error {
 		})
 	case "remove":
 		return withDesk(e, f, argv, func(d *desk.Desk) error { return d.RemoveVendorKey(id, pos[2]) })
+	case "confirm":
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			released, err := d.ConfirmVendorKey(id, pos[2])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: key %s confirmed and pinned\n", id, strings.ToUpper(pos[2]))
+			for _, c := range released {
+				fmt.Fprintf(e.stdout, "%s: held detail of %s queued\n", id, c)
+			}
+			return nil
+		})
 	case "list":
 		return withDesk(e, f, argv, func(d *desk.Desk) error {
 			var v *store.Vendor

@@ -450,3 +450,33 @@ func (d *Desk) RemoveVendorKey(vendorID, fpr string) error {
 		return tx.PutVendor(v)
 	})
 }
+
+// ConfirmVendorKey trusts a key that arrived by mail and waits as pending,
+// then releases held details like ImportVendorKey.
+func (d *Desk) ConfirmVendorKey(vendorID, fpr string) ([]string, error) {
+	fpr = strings.ToUpper(strings.ReplaceAll(fpr, " ", ""))
+	var armored string
+	err := d.Store.View(func(tx *store.Tx) error {
+		v, err := tx.Vendor(vendorID)
+		if err != nil {
+			return err
+		}
+		for _, k := range v.Keys {
+			if k.Fingerprint == fpr && k.Pending {
+				armored = k.Armored
+			}
+		}
+		if armored == "" {
+			return fmt.Errorf("vendor %s has no pending key %s: %w", vendorID, fpr, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pub, err := keys.ParsePublic([]byte(armored), d.Now())
+	if err != nil {
+		return nil, fmt.Errorf("pending key %s: %w", fpr, err)
+	}
+	return d.ImportVendorKey(vendorID, pub)
+}
