@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/desk"
+	"github.com/coordbot/coordbot/mailbot/export"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -103,6 +104,30 @@ func cmdCase(e *env, args []string) error {
 				}
 			}
 			return nil
+		})
+	case "export":
+		f := newFlags("case export")
+		format := f.String("format", "jvn-md", "jvn-html | jvn-md | csaf | json")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		render := map[string]func(*export.Advisory) ([]byte, error){
+			"jvn-md": export.JVNMarkdown, "jvn-html": export.JVNHTML, "csaf": export.CSAF, "json": export.JSON}[*format]
+		if len(pos) != 1 || render == nil {
+			return usagef("usage: coordbot case export ID --format jvn-html|jvn-md|csaf|json")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			a, err := d.Advisory(pos[0])
+			if err != nil {
+				return err
+			}
+			out, err := render(a)
+			if err != nil {
+				return err
+			}
+			_, err = e.stdout.Write(out)
+			return err
 		})
 	case "date", "publish", "cancel", "close", "lead", "customer-notice", "priority-notify":
 		return caseLifecycle(e, args[0], args[1:], argv)
