@@ -598,3 +598,12 @@ func (tx *Tx) Keyed(key string) bool {
 func (tx *Tx) PutKeyed(key string, at time.Time) error {
 	return tx.btx.Bucket(bKeyed).Put([]byte(key), []byte(at.UTC().Format(time.RFC3339Nano)))
 }
+
+// NextNumber returns the next value of a named counter (DID numbers).
+func (tx *Tx) NextNumber(name string) (uint64, error) {
+	b, err := tx.btx.Bucket(bMeta).CreateBucketIfNotExists([]byte("counter:" + name))
+	if err != nil {
+		return 0, err
+	}
+	return b.NextSequence()
+}

@@ -129,6 +129,23 @@ func cmdCase(e *env, args []string) error {
 			_, err = e.stdout.Write(out)
 			return err
 		})
+	case "unreachable":
+		f := newFlags("case unreachable")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 3 || pos[2] != "advance" {
+			return usagef("usage: coordbot case unreachable ID VENDOR advance")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			stage, err := d.AdvanceUnreachable(pos[0], pos[1])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: unreachable stage %d applied\n", pos[1], stage)
+			return nil
+		})
 	case "date", "publish", "cancel", "close", "lead", "customer-notice", "priority-notify":
 		return caseLifecycle(e, args[0], args[1:], argv)
 	}
@@ -355,4 +372,28 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func cmdTick(e *env, args []string) error {
+	f := newFlags("tick")
+	nowFlag := f.String("now", "", "run the pass as of this time (RFC 3339)")
+	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	return withDesk(e, f, append([]string{"tick"}, args...), func(d *desk.Desk) error {
+		now := time.Now()
+		if *nowFlag != "" {
+			t, err := parseTime(*nowFlag, d.Cfg.Location())
+			if err != nil {
+				return usagef("tick: %v", err)
+			}
+			now = t
+		}
+		res, err := d.Tick(now)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d cases, %d actions\n", res.Cases, res.Actions)
+		return nil
+	})
 }

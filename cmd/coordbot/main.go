@@ -50,6 +50,7 @@ commands:
   init                         write a config skeleton (if missing) and the robot key
   serve                        run the daemon
   poll --once                  process the mailbox once, send the outbox, exit
+  tick [--now TIME]            one scheduler pass (reminders, unreachable, one year)
   key export                   print the robot's public key
   vendor add|list|show         manage vendors
   case new|list|show|vendors|notify
@@ -107,6 +108,8 @@ func dispatch(e *env, args []string) error {
 		return cmdVendor(e, rest)
 	case "case":
 		return cmdCase(e, rest)
+	case "tick":
+		return cmdTick(e, rest)
 	case "backup":
 		return cmdBackup(e, rest)
 	case "version":

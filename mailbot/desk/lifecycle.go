@@ -11,6 +11,13 @@ import (
 // caseOp runs one rule over a case and its vendors, and persists the case,
 // the participations and the effect in one transaction.
 func (d *Desk) caseOp(what, caseID string, fn func(now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error)) error {
+	return d.caseOpTx(what, caseID, func(_ *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
+		return fn(now, c, parts)
+	})
+}
+
+// caseOpTx is caseOp for rules that need the transaction too.
+func (d *Desk) caseOpTx(what, caseID string, fn func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error)) error {
 	now := d.Now()
 	queued := false
 	err := d.Store.Update(func(tx *store.Tx) error {
@@ -22,7 +29,7 @@ func (d *Desk) caseOp(what, caseID string, fn func(now time.Time, c *store.Case,
 		if err != nil {
 			return err
 		}
-		eff, err := fn(now, c, parts)
+		eff, err := fn(tx, now, c, parts)
 		if err != nil {
 			return err
 		}

@@ -107,6 +107,20 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			data.NewKey = v
 		case "key":
 			data.PublicKey = v
+		case "state":
+			data.State = v
+		case "stage":
+			if v != "0" {
+				data.Stage = v
+			}
+		}
+	}
+	if n.Fields["kind"] != "" {
+		schedFields(&data, n)
+		if data.VendorID != "" && data.VendorName == "" {
+			if v, err := tx.Vendor(data.VendorID); err == nil {
+				data.VendorName = v.Name
+			}
 		}
 	}
 	type rcpt struct {

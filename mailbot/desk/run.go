@@ -281,7 +281,8 @@ func (d *Desk) Serve(ctx context.Context, m Mail) error {
 		}
 	})
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); d.schedulerLoop(ctx) }()
 	go func() { defer wg.Done(); d.inboundLoop(ctx, m.IMAP) }()
 	go func() { defer wg.Done(); d.outboundLoop(ctx, m, kick) }()
 	wg.Wait()
@@ -321,6 +322,10 @@ func (d *Desk) inboundSession(ctx context.Context, cfg inbox.Config, log *slog.L
 		*attempt = 0
 		if n > 0 {
 			log.Debug("pass done", "messages", n)
+			// An answer may stop a reminder or an unreachable track.
+			if _, err := d.Tick(d.Now()); err != nil {
+				log.Error("scheduler pass failed", "err", err)
+			}
 		}
 		if _, err := c.Wait(ctx, min(cfg.PollInterval*5, inbox.MaxIdle)); err != nil && ctx.Err() == nil {
 			return err
@@ -378,5 +383,21 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+	}
+}
+
+// schedulerLoop runs a scheduler pass every minute (DESIGN §5).
+func (d *Desk) schedulerLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if _, err := d.Tick(d.Now()); err != nil && ctx.Err() == nil {
+			d.Log.Error("scheduler pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

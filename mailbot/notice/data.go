@@ -25,4 +25,11 @@ type Data struct {
 	OldKey          string
 	NewKey          string
 	PublicKey       string
+	// Scheduler notices.
+	State     string // the vendor's participation state (reminders)
+	Stage     string // the unreachable stage proposed or answered
+	StageText string
+	Commands  []string // the exact command lines that apply a proposal
+	Before    bool     // a reminder before the publication date
+	Months    string   // 11 or 12 (one-year notices)
 }

@@ -1,0 +1,211 @@
+package desk
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/notice"
+	"github.com/coordbot/coordbot/mailbot/process"
+	"github.com/coordbot/coordbot/mailbot/schedule"
+	"github.com/coordbot/coordbot/store"
+)
+
+// Scheduler notice and event kinds.
+const (
+	KindReminder          = "reminder"
+	KindUnreachableNotice = "unreachable"
+	KindYearNotice        = "one-year"
+
+	EvReminderSent        = "reminder-sent"
+	EvUnreachableProposed = "unreachable-proposed"
+	EvUnreachableStage    = "unreachable-stage"
+	EvUnreachableAnswered = "unreachable-answered"
+	EvOneYear             = "one-year"
+)
+
+func (d *Desk) schedulePolicy() schedule.Policy {
+	p := schedule.DefaultPolicy(d.Cfg.Location())
+	p.FirstReminder = d.Cfg.Policy.FirstReminder.Duration
+	p.ReminderEvery = d.Cfg.Policy.ReminderEvery.Duration
+	p.UnreachableAfterMonths = d.Cfg.Policy.UnreachableAfterMonths
+	p.StageMonths = d.Cfg.Policy.StageMonths
+	return p
+}
+
+// TickResult counts what one scheduler pass did.
+type TickResult struct {
+	Cases   int
+	Actions int
+}
+
+// Tick runs one scheduler pass as of now (DESIGN §5). Each case is one
+// transaction: its due actions, their notices, events and idempotency keys
+// commit together, so a second pass at the same instant, or a pass after a
+// crash in the middle of one, sends nothing twice.
+func (d *Desk) Tick(now time.Time) (TickResult, error) {
+	var ids []string
+	if err := d.Store.View(func(tx *store.Tx) error {
+		cs, err := tx.Cases()
+		for _, c := range cs {
+			if c.State != store.CaseClosed && c.State != store.CaseCancelled && c.State != store.CaseDraft {
+				ids = append(ids, c.ID)
+			}
+		}
+		return err
+	}); err != nil {
+		return TickResult{}, err
+	}
+	var res TickResult
+	for _, id := range ids {
+		n, err := d.tickCase(now, id)
+		if err != nil {
+			return res, fmt.Errorf("tick %s: %w", id, err)
+		}
+		res.Cases++
+		res.Actions += n
+	}
+	if res.Actions > 0 {
+		d.queued()
+	}
+	d.Log.Info("scheduler pass", "now", now.Format(time.RFC3339), "cases", res.Cases, "actions", res.Actions)
+	return res, nil
+}
+
+func (d *Desk) tickCase(now time.Time, id string) (int, error) {
+	n := 0
+	err := d.Store.Update(func(tx *store.Tx) error {
+		n = 0
+		c, err := tx.Case(id)
+		if err != nil {
+			return err
+		}
+		parts, err := tx.Participations(id)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.Events(id)
+		if err != nil {
+			return err
+		}
+		var states []schedule.VendorState
+		byVendor := map[string]*store.Participation{}
+		for _, p := range parts {
+			v, err := tx.Vendor(p.Vendor)
+			if err != nil {
+				return err
+			}
+			byVendor[p.Vendor] = p
+			st := schedule.VendorState{Vendor: v, Part: p, AnsweredAt: p.LastInbound,
+				// Every notice goes to all of a vendor's usable contacts at once.
+				AllContactsTried: p.State != store.PartNew}
+			for _, e := range evs {
+				switch {
+				case e.Vendor != p.Vendor:
+				case e.Kind == EvUnreachableStage:
+					st.StageAppliedAt = e.Time
+				case e.Kind == process.EvRegistrationRequested:
+					st.RegistrationRequestedAt = e.Time
+				}
+			}
+			states = append(states, st)
+		}
+		acts := schedule.Due(now, d.schedulePolicy(), c, states, tx.Keyed)
+		var eff process.Effect
+		for _, a := range acts {
+			ev := store.Event{Time: now, Actor: "scheduler", Vendor: a.Vendor, Summary: a.Reason}
+			fields := map[string]string{"vendor": a.Vendor, "stage": strconv.Itoa(a.Stage), "kind": a.Kind, "reason": a.Reason}
+			switch a.Kind {
+			case schedule.KindReminder, schedule.KindBeforePublication:
+				ev.Kind = EvReminderSent
+				p := byVendor[a.Vendor]
+				p.RemindersSent++
+				fields["state"] = p.State
+				eff.Notices = append(eff.Notices, process.Notice{Kind: KindReminder, Case: id, Vendor: a.Vendor, Fields: fields})
+			case schedule.KindUnreachableProposed, schedule.KindUnreachableStageDue:
+				ev.Kind = EvUnreachableProposed
+				eff.Notices = append(eff.Notices, process.Notice{Kind: KindUnreachableNotice, Case: id, ToCoordinators: true, Fields: fields})
+			case schedule.KindUnreachableAnswered:
+				ev.Kind = EvUnreachableAnswered
+				eff.Notices = append(eff.Notices, process.Notice{Kind: KindUnreachableNotice, Case: id, ToCoordinators: true, Fields: fields})
+			case schedule.KindElevenMonths, schedule.KindOneYear:
+				ev.Kind = EvOneYear
+				eff.Notices = append(eff.Notices, process.Notice{Kind: KindYearNotice, Case: id, ToCoordinators: true, Fields: fields})
+			default:
+				continue
+			}
+			eff.Events = append(eff.Events, ev)
+			if err := tx.PutKeyed(a.Key, now); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		for _, p := range parts {
+			if err := tx.PutParticipation(p); err != nil {
+				return err
+			}
+		}
+		return d.apply(tx, now, c, eff)
+	})
+	return n, err
+}
+
+// AdvanceUnreachable applies the next unreachable stage to a vendor (§7);
+// only a coordinator does this. Stage 1 gives the vendor a DID number.
+func (d *Desk) AdvanceUnreachable(caseID, vendorID string) (int, error) {
+	stage := 0
+	err := d.caseOpTx("unreachable", caseID, func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
+		var eff process.Effect
+		for _, p := range parts {
+			if p.Vendor != vendorID {
+				continue
+			}
+			if p.UnreachableStage >= schedule.LastStage {
+				return eff, fmt.Errorf("vendor %s is at the last stage (%d)", vendorID, p.UnreachableStage)
+			}
+			p.UnreachableStage++
+			stage = p.UnreachableStage
+			if stage == 1 {
+				p.State = store.PartUnreachable
+				if p.DID == "" {
+					// §7-1: the list entry's inquiry number.
+					n, err := tx.NextNumber("did")
+					if err != nil {
+						return eff, err
+					}
+					p.DID = fmt.Sprintf("DID#%s%04d", now.In(d.Cfg.Location()).Format("2006"), n)
+				}
+			}
+			eff.Events = append(eff.Events, store.Event{Time: now, Actor: process.ActorCLI, Kind: EvUnreachableStage, Vendor: vendorID,
+				Summary: fmt.Sprintf("stage %d: %s", stage, schedule.StageDescription(stage))})
+			return eff, nil
+		}
+		return eff, fmt.Errorf("vendor %s on case %s: %w", vendorID, caseID, store.ErrNotFound)
+	})
+	return stage, err
+}
+
+// schedFields fills the template data of a scheduler notice: the stage in
+// words and the exact command lines that apply it (DESIGN §11).
+func schedFields(data *notice.Data, n process.Notice) {
+	kind, vendor := n.Fields["kind"], n.Fields["vendor"]
+	data.VendorID = vendor
+	data.Before = kind == schedule.KindBeforePublication
+	switch kind {
+	case schedule.KindElevenMonths:
+		data.Months = "11"
+	case schedule.KindOneYear:
+		data.Months = "12"
+	case schedule.KindUnreachableProposed, schedule.KindUnreachableStageDue:
+		st, _ := strconv.Atoi(n.Fields["stage"])
+		data.StageText = schedule.StageDescription(st)
+		data.Commands = []string{
+			"coordbot case unreachable " + n.Case + " " + vendor + " advance",
+			"#coordbot case " + n.Case,
+			"#coordbot unreachable " + vendor + " advance",
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package desk
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coordbot/coordbot/mailbot/open"
+	"github.com/coordbot/coordbot/store"
+)
+
+func (f *fixture) kinds(since int) map[string]int {
+	m := map[string]int{}
+	for _, e := range f.outbox()[since:] {
+		m[e.Kind+":"+e.Vendor+":"+e.To[0]]++
+	}
+	return m
+}
+
+func TestTick(t *testing.T) {
+	f := newFixture(t)
+	var start time.Time
+	f.d.Store.View(func(tx *store.Tx) error { c, _ := tx.Case(f.caseID); start = c.Start; return nil })
+	// beta answers "no": it owes nothing more.
+	f.handle(mailFrom(betaAddr, "Re: ["+f.caseID+"]", "", "Request detail: no\n"))
+	n := len(f.outbox())
+	res, err := f.d.Tick(start.Add(8 * 24 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := f.kinds(n); res.Actions != 1 || k["reminder:acme:"+acmeAddr] != 1 {
+		t.Fatalf("first reminder: %+v %v", res, k)
+	}
+	// The same instant again sends nothing.
+	n = len(f.outbox())
+	if res, _ := f.d.Tick(start.Add(8 * 24 * time.Hour)); res.Actions != 0 || len(f.outbox()) != n {
+		t.Fatalf("second pass at the same instant: %+v", res)
+	}
+	// After three months without an answer: stage 1 proposed with the exact command.
+	res, err = f.d.Tick(start.AddDate(0, 3, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proposal *store.OutboxEntry
+	for _, e := range f.outbox()[n:] {
+		if e.Kind == KindUnreachableNotice {
+			proposal = e
+		}
+	}
+	if proposal == nil || proposal.To[0] != coordAddr {
+		t.Fatalf("no unreachable proposal: %v", f.kinds(n))
+	}
+	m, err := open.Parse(proposal.Raw, open.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"#coordbot unreachable acme advance", "coordbot case unreachable " + f.caseID + " acme advance", "ACME", "Stage proposed: 1"} {
+		if !strings.Contains(m.Text, want) {
+			t.Fatalf("proposal lacks %q:\n%s", want, m.Text)
+		}
+	}
+	stage, err := f.d.AdvanceUnreachable(f.caseID, "acme")
+	if err != nil || stage != 1 {
+		t.Fatalf("advance: %d %v", stage, err)
+	}
+	p := f.part("acme")
+	if p.State != store.PartUnreachable || !strings.HasPrefix(p.DID, "DID#") || p.UnreachableStage != 1 {
+		t.Fatalf("after stage 1: %+v", p)
+	}
+	if f.part("beta").State != store.PartNoProduct {
+		t.Fatal("beta touched")
+	}
+}
