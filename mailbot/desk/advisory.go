@@ -19,7 +19,7 @@ func (d *Desk) Advisory(caseID string) (*export.Advisory, error) {
 			return err
 		}
 		a = &export.Advisory{ID: c.ID, Title: c.Title, Overview: c.Overview, Lead: c.Lead, State: c.State,
-			Location: d.Cfg.Location(), Generator: "coordbot", Publisher: d.Cfg.Bot.Name}
+			Location: d.Cfg.Location(), Generator: "coordbot", Publisher: d.Cfg.Bot.Name, Namespace: "https://" + d.domain() + "/"}
 		if c.State == store.CasePublished || c.State == store.CaseClosed {
 			a.Published, a.Updated = c.Publication, c.Updated
 		}
