@@ -166,15 +166,55 @@ type CaseInput struct {
 	Attach                                  []store.Attach
 }
 
+// Op is one operation inside a transaction, on behalf of an actor (the
+// CLI or a coordinator's command mail): both run the same code, so a
+// command mail can run several operations all or nothing.
+type Op struct {
+	d     *Desk
+	tx    *store.Tx
+	now   time.Time
+	actor string
+	// coordinator: the actor speaks for the desk (CLI, signed command).
+	coordinator bool
+	queued      bool
+}
+
+// Run runs fn in one transaction as actor; nothing of it commits if fn fails.
+func (d *Desk) Run(actor string, fn func(o *Op) error) error {
+	var queued bool
+	err := d.Store.Update(func(tx *store.Tx) error {
+		o := &Op{d: d, tx: tx, now: d.Now(), actor: actor, coordinator: true}
+		if err := fn(o); err != nil {
+			return err
+		}
+		queued = o.queued
+		return nil
+	})
+	if err == nil && queued {
+		d.queued()
+	}
+	return err
+}
+
 // NewCase opens a draft case and returns it with its new ID.
 func (d *Desk) NewCase(in CaseInput) (*store.Case, error) {
+	var c *store.Case
+	err := d.Run(process.ActorCLI, func(o *Op) (err error) { c, err = o.NewCase(in); return })
+	if err != nil {
+		return nil, fmt.Errorf("new case: %w", err)
+	}
+	return c, nil
+}
+
+// NewCase opens a draft case.
+func (o *Op) NewCase(in CaseInput) (*store.Case, error) {
 	if strings.TrimSpace(in.Title) == "" {
 		return nil, errors.New("case needs a title")
 	}
 	if strings.TrimSpace(in.Overview) == "" {
 		return nil, errors.New("case needs an overview")
 	}
-	now := d.Now()
+	now, tx := o.now, o.tx
 	c := &store.Case{Title: notice.OneLine(in.Title), Overview: in.Overview, Detail: in.Detail, Attach: in.Attach,
 		Lead: notice.OneLine(in.Lead), Reporter: in.Reporter, State: store.CaseDraft, Created: now, Updated: now}
 	for _, k := range in.Keywords {
@@ -182,71 +222,77 @@ func (d *Desk) NewCase(in CaseInput) (*store.Case, error) {
 			c.Keywords = append(c.Keywords, k)
 		}
 	}
-	err := d.Store.Update(func(tx *store.Tx) error {
-		for range 100 {
-			n, err := rand.Int(rand.Reader, big.NewInt(90000000))
-			if err != nil {
-				return err
-			}
-			c.ID = fmt.Sprintf("%s%08d", d.Cfg.Bot.CaseIDPrefix, n.Int64()+10000000)
-			if !tx.HasCase(c.ID) {
-				break
-			}
+	for range 100 {
+		n, err := rand.Int(rand.Reader, big.NewInt(90000000))
+		if err != nil {
+			return nil, err
 		}
-		if tx.HasCase(c.ID) {
-			return errors.New("no free case ID")
+		c.ID = fmt.Sprintf("%s%08d", o.d.Cfg.Bot.CaseIDPrefix, n.Int64()+10000000)
+		if !tx.HasCase(c.ID) {
+			break
 		}
-		if err := tx.PutCase(c); err != nil {
-			return err
-		}
-		_, err := tx.AddEvent(c.ID, store.Event{Time: now, Actor: process.ActorCLI, Kind: process.EvCaseCreated, Summary: "case created"})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("new case: %w", err)
 	}
-	d.Log.Info("case created", "case", c.ID)
+	if tx.HasCase(c.ID) {
+		return nil, errors.New("no free case ID")
+	}
+	if err := tx.PutCase(c); err != nil {
+		return nil, err
+	}
+	if _, err := tx.AddEvent(c.ID, store.Event{Time: now, Actor: o.actor, Kind: process.EvCaseCreated, Summary: "case created"}); err != nil {
+		return nil, err
+	}
+	o.d.Log.Info("case created", "case", c.ID, "actor", o.actor)
 	return c, nil
 }
 
 // AttachVendors puts vendors on a case without notifying them. Vendors
 // already on it are left as they are.
 func (d *Desk) AttachVendors(caseID string, vendorIDs []string) error {
-	now := d.Now()
-	err := d.Store.Update(func(tx *store.Tx) error {
-		c, err := tx.Case(caseID)
-		if err != nil {
-			return err
-		}
-		for _, id := range vendorIDs {
-			if err := d.attach(tx, now, c, id, process.ActorCLI); err != nil {
-				return err
-			}
-		}
-		return tx.PutCase(c)
-	})
+	err := d.Run(process.ActorCLI, func(o *Op) error { return o.AttachVendors(caseID, vendorIDs) })
 	if err != nil {
 		return fmt.Errorf("attach vendors to %s: %w", caseID, err)
 	}
 	return nil
 }
 
-func (d *Desk) attach(tx *store.Tx, now time.Time, c *store.Case, vendorID, actor string) error {
-	v, err := tx.Vendor(vendorID)
+// AttachVendors puts vendors on a case without notifying them.
+func (o *Op) AttachVendors(caseID string, vendorIDs []string) error {
+	c, err := o.tx.Case(caseID)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Participation(c.ID, v.ID); err == nil {
+	for _, id := range vendorIDs {
+		if err := o.attach(c, id); err != nil {
+			return err
+		}
+	}
+	return o.tx.PutCase(c)
+}
+
+func (o *Op) attach(c *store.Case, vendorID string) error {
+	v, err := o.tx.Vendor(vendorID)
+	if err != nil {
+		return err
+	}
+	if _, err := o.tx.Participation(c.ID, v.ID); err == nil {
 		return nil
 	}
-	p, eff, err := process.AddVendor(now, c, v, actor)
+	p, eff, err := process.AddVendor(o.now, c, v, o.actor)
 	if err != nil {
 		return err
 	}
-	if err := tx.PutParticipation(p); err != nil {
+	if err := o.tx.PutParticipation(p); err != nil {
 		return err
 	}
-	return d.apply(tx, now, c, eff)
+	return o.apply(c, eff)
+}
+
+// apply records a rule's effect in the operation's transaction.
+func (o *Op) apply(c *store.Case, eff process.Effect) error {
+	if len(eff.Notices) > 0 {
+		o.queued = true
+	}
+	return o.d.apply(o.tx, o.now, c, eff)
 }
 
 // NotifyResult says what `case notify` did per vendor.
@@ -256,88 +302,88 @@ type NotifyResult struct {
 	Reason string
 }
 
-// Notify queues the overview for vendors (attaching them when needed);
-// "all" means every vendor on the case not yet sent it. Named vendors that
-// cannot get it make the whole call fail and nothing is queued.
+// Notify queues the overview or detail for vendors (attaching them when
+// needed); "all" means every vendor on the case not yet sent it. Named
+// vendors that cannot get it make the whole call fail and nothing is queued.
 func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
-	if kind != process.KindOverview && kind != process.KindDetail {
-		return nil, fmt.Errorf("notify %s: not a notice kind (overview, detail)", kind)
-	}
-	now := d.Now()
 	var res []NotifyResult
-	err := d.Store.Update(func(tx *store.Tx) error {
-		res = nil
-		c, err := tx.Case(caseID)
-		if err != nil {
-			return err
-		}
-		all := len(vendorIDs) == 1 && vendorIDs[0] == "all"
-		if all {
-			parts, err := tx.Participations(caseID)
-			if err != nil {
-				return err
-			}
-			vendorIDs = vendorIDs[:0]
-			for _, p := range parts {
-				if wantsNotice(kind, p.State) {
-					vendorIDs = append(vendorIDs, p.Vendor)
-				}
-			}
-		}
-		for _, id := range vendorIDs {
-			if err := d.attach(tx, now, c, id, process.ActorCLI); err != nil {
-				return err
-			}
-			v, err := tx.Vendor(id)
-			if err != nil {
-				return err
-			}
-			p, err := tx.Participation(caseID, id)
-			if err != nil {
-				return err
-			}
-			var eff process.Effect
-			switch {
-			case kind == process.KindDetail:
-				eff, err = process.NotifyDetail(now, d.policy(), c, v, p, d.CanEncrypt(v), process.ActorCLI)
-			case v.Registration == store.RegPending:
-				// §2-3: an unregistered vendor is first asked to register.
-				eff, err = process.RequestRegistration(now, d.policy(), c, v, p, process.ActorCLI)
-			default:
-				eff, err = process.NotifyOverview(now, d.policy(), c, v, p, process.ActorCLI)
-			}
-			if err != nil {
-				if all && (errors.Is(err, process.ErrNotRegistered) || errors.Is(err, process.ErrNoKey)) {
-					res = append(res, NotifyResult{Vendor: id, Reason: err.Error()})
-					continue
-				}
-				return err
-			}
-			if err := tx.PutParticipation(p); err != nil {
-				return err
-			}
-			if err := d.apply(tx, now, c, eff); err != nil {
-				return err
-			}
-			r := NotifyResult{Vendor: id, Queued: true}
-			switch p.State {
-			case store.PartRegistrationRequested:
-				r.Reason = "not registered: registration request sent instead"
-			case store.PartDetailHeld:
-				r = NotifyResult{Vendor: id, Reason: "no usable OpenPGP key: detail held, coordinators told"}
-			}
-			res = append(res, r)
-		}
-		return tx.PutCase(c)
-	})
+	err := d.Run(process.ActorCLI, func(o *Op) (err error) { res, err = o.Notify(caseID, kind, vendorIDs); return })
 	if err != nil {
 		return nil, fmt.Errorf("notify %s on %s: %w", kind, caseID, err)
 	}
-	for _, r := range res {
-		d.Log.Info("notice queued", "case", caseID, "vendor", r.Vendor, "kind", kind, "queued", r.Queued, "reason", r.Reason)
-	}
-	d.queued()
 	return res, nil
+}
+
+// Notify queues a notice kind for vendors.
+func (o *Op) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
+	if kind != process.KindOverview && kind != process.KindDetail {
+		return nil, fmt.Errorf("notify %s: not a notice kind (overview, detail)", kind)
+	}
+	d, tx, now := o.d, o.tx, o.now
+	var res []NotifyResult
+	c, err := tx.Case(caseID)
+	if err != nil {
+		return nil, err
+	}
+	all := len(vendorIDs) == 1 && vendorIDs[0] == "all"
+	if all {
+		parts, err := tx.Participations(caseID)
+		if err != nil {
+			return nil, err
+		}
+		vendorIDs = nil
+		for _, p := range parts {
+			if wantsNotice(kind, p.State) {
+				vendorIDs = append(vendorIDs, p.Vendor)
+			}
+		}
+	}
+	for _, id := range vendorIDs {
+		if err := o.attach(c, id); err != nil {
+			return nil, err
+		}
+		v, err := tx.Vendor(id)
+		if err != nil {
+			return nil, err
+		}
+		p, err := tx.Participation(caseID, id)
+		if err != nil {
+			return nil, err
+		}
+		var eff process.Effect
+		switch {
+		case kind == process.KindDetail:
+			eff, err = process.NotifyDetail(now, d.policy(), c, v, p, d.CanEncrypt(v), o.actor)
+		case v.Registration == store.RegPending:
+			// §2-3: an unregistered vendor is first asked to register.
+			eff, err = process.RequestRegistration(now, d.policy(), c, v, p, o.actor)
+		default:
+			eff, err = process.NotifyOverview(now, d.policy(), c, v, p, o.actor)
+		}
+		if err != nil {
+			if all && (errors.Is(err, process.ErrNotRegistered) || errors.Is(err, process.ErrNoKey)) {
+				res = append(res, NotifyResult{Vendor: id, Reason: err.Error()})
+				continue
+			}
+			return nil, err
+		}
+		if err := tx.PutParticipation(p); err != nil {
+			return nil, err
+		}
+		if err := o.apply(c, eff); err != nil {
+			return nil, err
+		}
+		r := NotifyResult{Vendor: id, Queued: true}
+		switch p.State {
+		case store.PartRegistrationRequested:
+			r.Reason = "not registered: registration request sent instead"
+		case store.PartDetailHeld:
+			r = NotifyResult{Vendor: id, Reason: "no usable OpenPGP key: detail held, coordinators told"}
+		}
+		res = append(res, r)
+		d.Log.Info("notice queued", "case", caseID, "vendor", r.Vendor, "kind", kind, "queued", r.Queued, "reason", r.Reason, "actor", o.actor)
+	}
+	return res, tx.PutCase(c)
 }
 
 // wantsNotice: which vendors "all" means for a notice kind.

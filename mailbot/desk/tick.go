@@ -157,7 +157,14 @@ func (d *Desk) tickCase(now time.Time, id string) (int, error) {
 // only a coordinator does this. Stage 1 gives the vendor a DID number.
 func (d *Desk) AdvanceUnreachable(caseID, vendorID string) (int, error) {
 	stage := 0
-	err := d.caseOpTx("unreachable", caseID, func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
+	err := d.cli("unreachable", caseID, func(o *Op) (err error) { stage, err = o.AdvanceUnreachable(caseID, vendorID); return })
+	return stage, err
+}
+
+// AdvanceUnreachable applies the next unreachable stage.
+func (o *Op) AdvanceUnreachable(caseID, vendorID string) (int, error) {
+	stage := 0
+	err := o.caseRule(caseID, func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
 		var eff process.Effect
 		for _, p := range parts {
 			if p.Vendor != vendorID {
@@ -176,10 +183,10 @@ func (d *Desk) AdvanceUnreachable(caseID, vendorID string) (int, error) {
 					if err != nil {
 						return eff, err
 					}
-					p.DID = fmt.Sprintf("DID#%s%04d", now.In(d.Cfg.Location()).Format("2006"), n)
+					p.DID = fmt.Sprintf("DID#%s%04d", now.In(o.d.Cfg.Location()).Format("2006"), n)
 				}
 			}
-			eff.Events = append(eff.Events, store.Event{Time: now, Actor: process.ActorCLI, Kind: EvUnreachableStage, Vendor: vendorID,
+			eff.Events = append(eff.Events, store.Event{Time: now, Actor: o.actor, Kind: EvUnreachableStage, Vendor: vendorID,
 				Summary: fmt.Sprintf("stage %d: %s", stage, schedule.StageDescription(stage))})
 			return eff, nil
 		}
