@@ -161,7 +161,7 @@ func TestPGPRealServers(t *testing.T) {
 	}
 	for _, want := range []string{"DETAIL-MARKER", "該当状況 / Status"} {
 		if !strings.Contains(inner.Text, want) {
-			t.Fatalf("decrypted detail lacks %q:\n%s", want, inner.Text)
+			t.Fatalf("decrypted detail lacks %q:\n%s\n--- raw:\n%s", want, inner.Text, plain)
 		}
 	}
 	if len(inner.Attachments) != 1 || inner.Attachments[0].Filename != "poc.py" || !bytes.Contains(inner.Attachments[0].Data, []byte("proof of concept")) {

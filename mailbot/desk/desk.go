@@ -177,6 +177,10 @@ type Op struct {
 	// coordinator: the actor speaks for the desk (CLI, signed command).
 	coordinator bool
 	queued      bool
+	// current is the case a command mail acts on; sent lists the notices
+	// queued, for the transcript.
+	current string
+	sent    []string
 }
 
 // Run runs fn in one transaction as actor; nothing of it commits if fn fails.
@@ -291,6 +295,13 @@ func (o *Op) attach(c *store.Case, vendorID string) error {
 func (o *Op) apply(c *store.Case, eff process.Effect) error {
 	if len(eff.Notices) > 0 {
 		o.queued = true
+	}
+	for _, n := range eff.Notices {
+		to := n.Vendor
+		if n.ToCoordinators {
+			to = "coordinators"
+		}
+		o.sent = append(o.sent, n.Kind+" to "+to)
 	}
 	return o.d.apply(o.tx, o.now, c, eff)
 }

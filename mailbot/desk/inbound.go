@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/caseid"
+	"github.com/coordbot/coordbot/mailbot/command"
 	"github.com/coordbot/coordbot/mailbot/forms"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/open"
@@ -187,6 +188,33 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 		res = Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, Vendor: entry.Vendor, MessageID: entry.MessageID}
 		return nil
 	})
+	var rb *errRollback
+	if errors.As(err, &rb) {
+		// A command mail with an error, or a preview: its effects are
+		// rolled back; its ledger entry and transcript are recorded now.
+		err = d.Store.Update(func(tx *store.Tx) error {
+			entry := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now,
+				MessageID: msg.MessageID, From: msg.From.Addr, Encrypted: msg.Encrypted, SignedBy: msg.SignedBy,
+				Outcome: rb.v.outcome, Reason: rb.v.reason, Case: rb.caseID, Authenticated: true, Dest: d.Cfg.IMAP.ProcessedMailbox}
+			if msg.SignatureID != "" {
+				if err := tx.PutKeyed("cmdsig/"+msg.SignatureID, now); err != nil {
+					return err
+				}
+			}
+			var c *store.Case
+			if rb.caseID != "" {
+				c, _ = tx.Case(rb.caseID)
+			}
+			if c == nil {
+				rb.transcript.Case = ""
+			}
+			if err := d.queue(tx, now, c, rb.transcript); err != nil {
+				return err
+			}
+			res = Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, MessageID: entry.MessageID}
+			return tx.PutLedger(entry, in.Raw)
+		})
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("record inbound uid %d: %w", in.UID, err)
 	}
@@ -258,11 +286,20 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if msg.FromCount != 1 {
 		return quarantine("several or no From addresses", caseID, ""), nil
 	}
+	cm := command.Parse(msg.Text, d.Cfg.Bot.CaseIDPrefix)
+	if co, ok := d.Cfg.Coordinator(from); ok {
+		if len(cm.Lines) > 0 {
+			return d.commandMail(tx, now, msg, co, cm)
+		}
+		return verdict{outcome: store.OutcomeApplied, reason: "coordinator mail recorded", caseID: caseID}, nil
+	}
+	if len(cm.Lines) > 0 {
+		// T8: commands from anyone but a coordinator run nothing; the
+		// coordinators are told, the sender learns nothing.
+		return quarantine("command lines from a sender who is not a coordinator", caseID, ""), nil
+	}
 	v, err := tx.VendorByAddr(from)
 	if err != nil {
-		if _, ok := d.Cfg.Coordinator(from); ok {
-			return verdict{outcome: store.OutcomeApplied, reason: "coordinator mail recorded", caseID: caseID}, nil
-		}
 		return quarantine("unknown sender", caseID, ""), nil
 	}
 	if caseID == "" {

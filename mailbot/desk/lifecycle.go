@@ -8,24 +8,6 @@ import (
 	"github.com/coordbot/coordbot/store"
 )
 
-// caseOp runs one rule over a case and its vendors, and persists the case,
-// the participations and the effect in one transaction.
-func (d *Desk) caseOp(what, caseID string, fn func(now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error)) error {
-	return d.caseOpTx(what, caseID, func(_ *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
-		return fn(now, c, parts)
-	})
-}
-
-// caseOpTx is caseOp for rules that need the transaction too.
-func (d *Desk) caseOpTx(what, caseID string, fn func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error)) error {
-	err := d.Run(process.ActorCLI, func(o *Op) error { return o.caseRule(caseID, fn) })
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, caseID, err)
-	}
-	d.Log.Info("case "+what, "case", caseID)
-	return nil
-}
-
 // caseRule runs one rule over a case and its vendors, and persists the
 // case, the participations and the effect.
 func (o *Op) caseRule(caseID string, fn func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error)) error {

@@ -109,6 +109,12 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			data.PublicKey = v
 		case "state":
 			data.State = v
+		case "transcript":
+			data.Transcript = v
+		case "errors":
+			data.Errors = v
+		case "preview":
+			data.Preview = v == "yes"
 		case "stage":
 			if v != "0" {
 				data.Stage = v
@@ -140,6 +146,10 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 	} else if n.ToCoordinators {
 		for i := range d.Cfg.Coordinators {
 			co := &d.Cfg.Coordinators[i]
+			if only := n.Fields["to"]; only != "" && co.Address != only {
+				// A transcript goes to the coordinator who sent the commands.
+				continue
+			}
 			r := rcpt{to: []string{co.Address}, lang: d.Cfg.Bot.Language}
 			if k := d.coordinatorKey(co, now); k != nil {
 				r.keys = []*openpgp.Entity{k}
@@ -181,10 +191,16 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 		if tag == "" {
 			tag = "coordbot"
 		}
+		outer := "[" + tag + "] " + subj
+		if n.Kind == KindTranscript {
+			// debbugs style: the Subject starts "Processed:"; the
+			// coordinator's own Subject only inside the encryption.
+			outer = subj + " [" + tag + "]"
+		}
 		m := notice.Mail{
 			From:       mail.Address{Name: d.Cfg.Bot.Name, Address: d.Cfg.Bot.Address},
 			To:         r.to,
-			Subject:    "[" + tag + "] " + subj,
+			Subject:    outer,
 			Date:       now,
 			MessageID:  notice.NewMessageID(n.Kind, n.Case, d.domain()),
 			InReplyTo:  n.InReplyTo,
@@ -204,6 +220,9 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			if c != nil {
 				// The title travels only inside the encryption (T9).
 				sm.ProtectedSubject = m.Subject + " " + c.Title
+			}
+			if n.Kind == KindTranscript {
+				sm.ProtectedSubject = subj + " " + n.Fields["subject"]
 			}
 			// Encrypted to the robot too, so the Sent copy stays readable by the desk.
 			raw, err = seal.Encrypt(sm, robot, append(append([]*openpgp.Entity{}, r.keys...), robot), now)

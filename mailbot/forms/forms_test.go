@@ -9,8 +9,10 @@ import (
 // template is the form as the robot's overview notice carries it.
 const template = "詳細情報の請求 / Request detail: yes | no   (はい / いいえ)"
 
+// quote marks every line as a client would, splitting lines as the
+// parser does (a lone CR ends a line too).
 func quote(s, marker string) string {
-	ls := strings.Split(s, "\n")
+	ls := lines(s)
 	for i := range ls {
 		ls[i] = marker + ls[i]
 	}

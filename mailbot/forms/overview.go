@@ -52,18 +52,24 @@ func readYesNo(v string, next bool) reading {
 	choices, rest := yesNo.read(v)
 	switch len(choices) {
 	case 0:
-		if rest && !next {
+		if rest != "" && !next {
 			return reading{out: ambiguous}
 		}
 		return reading{out: unfilled}
 	case 1:
-		if next && rest {
+		if next && rest != "" {
 			return reading{out: unfilled}
+		}
+		// "No" ends the vendor's part in the case (§2-2): a hedged or
+		// provisional one ("いいえ（現在確認中）") goes to triage. A hedged
+		// yes ("yes, we may be affected") only asks for the detail.
+		if choices[0] == "no" && (uncertain.in(rest) || investigating.in(rest)) {
+			return reading{out: ambiguous}
 		}
 		return reading{out: chosen, value: choices[0]}
 	}
 	if isTemplate(v, yesNo.hints, "yes|no", "yes/no") {
-		return reading{out: unfilled}
+		return reading{out: unfilled, offered: true}
 	}
 	return reading{out: ambiguous}
 }

@@ -32,4 +32,8 @@ type Data struct {
 	Commands  []string // the exact command lines that apply a proposal
 	Before    bool     // a reminder before the publication date
 	Months    string   // 11 or 12 (one-year notices)
+	// Command transcripts.
+	Transcript string
+	Errors     string
+	Preview    bool
 }

@@ -46,6 +46,15 @@ func TestAdversarial(t *testing.T) {
 			"--b\nContent-Type: message/delivery-status\n\n"+big("Final-Recipient: rfc822; a@b\nAction: failed\n\n")+"--b--\n")},
 		{"bounce text lines", msg([]string{"From: MAILER-DAEMON@x"}, big("<a@b>: x\n"))},
 		{"unlabelled 8-bit", msg([]string{"From: a@b"}, big("\x82\xa0\xff"))},
+		{"armor markers mid-line", msg([]string{"From: a@b"}, big("x-----BEGIN PGP MESSAGE-----x-----BEGIN PGP SIGNED MESSAGE-----"))},
+		{"clearsign without end", msg([]string{"From: a@b"}, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n"+big("- x\n"))},
+		{"clearsign header lines", msg([]string{"From: a@b"}, "-----BEGIN PGP SIGNED MESSAGE-----\n"+big("Hash: SHA256\n"))},
+		{"many key blocks", msg([]string{"From: a@b"}, big("-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n"))},
+		{"key begins without end", msg([]string{"From: a@b"}, big("-----BEGIN PGP PUBLIC KEY BLOCK-----\n"))},
+		{"signed, delimiter-like lines", msg([]string{"From: a@b", `Content-Type: multipart/signed; protocol="application/pgp-signature"; boundary=b`},
+			"--b\n"+big("--bb\n--b x\n")+"--b\n\n--b--\n")},
+		{"encrypted, many parts", msg([]string{"From: a@b", `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary=b`},
+			big("--b\nContent-Type: application/pgp-encrypted\n\n"))},
 	}
 	for _, tt := range tests {
 		start := time.Now()

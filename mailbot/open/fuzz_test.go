@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
 // fuzzLimits keep single inputs cheap while still exercising every limit.
@@ -40,12 +42,21 @@ func FuzzParse(f *testing.F) {
 	f.Cleanup(func() { recoverPanics = true })
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw, fuzzLimits)
+		checkParsed(t, raw, m, err)
+	})
+}
+
+// checkParsed holds what any result of Parse or ParseWith must satisfy.
+func checkParsed(t *testing.T, raw []byte, m *Message, err error) {
+	t.Helper()
+	{
 		if err != nil {
 			if m != nil {
 				t.Fatalf("message and error %v", err)
 			}
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) &&
-				!errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrTooManyParts) {
+				!errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrTooManyParts) &&
+				!errors.Is(err, ErrUndecryptable) && !errors.Is(err, ErrNoIntegrity) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
@@ -77,6 +88,100 @@ func FuzzParse(f *testing.F) {
 		}
 		if int64(len(m.Text)) > 4*fuzzLimits.MaxSize+4096 {
 			t.Fatalf("text of %d bytes from %d", len(m.Text), len(raw))
+		}
+		// OpenPGP: identity only from a valid signature (T4), decrypted
+		// content always says which key opened it.
+		if (m.SignedBy != "") != (m.Signature == SigValid) || (m.SignatureID != "") != (m.Signature == SigValid) ||
+			m.SignedAt.IsZero() == (m.Signature == SigValid) {
+			t.Fatalf("signature %v by %q id %q at %v", m.Signature, m.SignedBy, m.SignatureID, m.SignedAt)
+		}
+		if m.SignedBy != "" && m.SignedBy != fprAcme && m.SignedBy != fprBeta && m.SignedBy != fprCoord {
+			t.Fatalf("signed by %s, which is not pinned", m.SignedBy)
+		}
+		if m.Encrypted != (m.DecryptedWith != "") || (m.DecryptedWith != "" && m.DecryptedWith != fprRobot) {
+			t.Fatalf("encrypted %v with %q", m.Encrypted, m.DecryptedWith)
+		}
+		if m.OuterSubject != "" && !m.Encrypted {
+			t.Fatalf("outer subject %q without encryption", m.OuterSubject)
+		}
+		total := 0
+		for _, k := range m.Keys {
+			total += len(k)
+			if !strings.HasPrefix(k, "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+				t.Fatalf("key %q", k)
+			}
+		}
+		if len(m.Keys) > maxKeys || total > maxKeyBytes {
+			t.Fatalf("%d keys, %d bytes", len(m.Keys), total)
+		}
+	}
+}
+
+// addPGPCorpus seeds with the gpg-made OpenPGP corpus and a few small
+// hand-made shapes.
+func addPGPCorpus(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "mail", "pgp", "*.eml"))
+	for _, name := range files {
+		if strings.Contains(name, "bomb") {
+			continue // a megabyte of zeros per run teaches the fuzzer nothing
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{
+		"From: a@b\n\n-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n- -x\n-----BEGIN PGP SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n",
+		"From: a@b\n\nx\n-----BEGIN PGP MESSAGE-----\n\nhQ==\n-----END PGP MESSAGE-----\ny\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQ==\n-----END PGP PUBLIC KEY BLOCK-----\n",
+		"From: a@b\nContent-Type: multipart/encrypted; boundary=E\n\n--E\nContent-Type: application/octet-stream\n\n\xc1\x0e\x03\n--E--\n",
+		"From: a@b\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=S\n\n--S\n\nx\n--S\n\n\x88\x00\n--S--\n",
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzParseWith feeds ParseWith, holding the robot's test keys, what a
+// stranger could send: mutated gpg messages, armor and structure.
+func FuzzParseWith(f *testing.F) {
+	addPGPCorpus(f)
+	keys := RobotKeyring(f)
+	recoverPanics = false
+	f.Cleanup(func() { recoverPanics = true })
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := ParseWith(raw, fuzzLimits, keys)
+		checkParsed(t, raw, m, err)
+	})
+}
+
+// FuzzDecrypted encrypts a fuzzed MIME entity to the robot and signs it,
+// reaching what the byte mutator of FuzzParseWith cannot: the walk of
+// decrypted content, protected headers, signatures inside.
+func FuzzDecrypted(f *testing.F) {
+	for _, s := range []string{
+		textEntity,
+		"Content-Type: multipart/mixed; boundary=L; protected-headers=v1\nSubject: =?UTF-8?B?UmU6IFtKVk5WVSMxMjM0NTY3OF0g6Kmz57Sw?=\nFrom: x@y\n\n--L\nContent-Type: text/plain; protected-headers=v1\n\nSubject: y\n\n--L\nContent-Type: text/plain\n\nbody\n--L--\n",
+		"Content-Type: multipart/mixed; boundary=L\n\n--L\nContent-Type: text/rfc822-headers; protected-headers=\"v1\"\n\nSubject: s\nReferences: <a@b>\n\n--L\nContent-Type: application/pgp-keys\n\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQ==\n-----END PGP PUBLIC KEY BLOCK-----\n--L--\n",
+		"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=S\n\n--S\nContent-Type: text/plain\n\nx\n--S\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n--S--\n",
+		"Content-Type: text/plain\n\n-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nx\n-----BEGIN PGP SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n",
+	} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	keys := RobotKeyring(f)
+	to, signer := ReadTestKey(f, "robot.pub"), ReadTestKey(f, "vendor-acme.sec")
+	recoverPanics = false
+	f.Cleanup(func() { recoverPanics = true })
+	f.Fuzz(func(t *testing.T, payload []byte, sign bool) {
+		var signers openpgp.EntityList
+		if sign {
+			signers = signer
+		}
+		raw := pgpMIME(vendorHeader, sealTo(t, to, signers, payload, nil))
+		m, err := ParseWith(raw, fuzzLimits, keys)
+		checkParsed(t, raw, m, err)
+		if err == nil && !m.Encrypted {
+			t.Fatalf("decrypted message not marked encrypted")
 		}
 	})
 }

@@ -4,8 +4,11 @@
 //
 // Inbound mail is written by strangers, so Parse is bounded (size, MIME depth,
 // part count), never panics, and prefers keeping a damaged message readable
-// (with CharsetProblem or Defects set) over dropping it. OpenPGP reading will
-// live in this package too; Encrypted and SignedBy are reserved for it.
+// (with CharsetProblem or Defects set) over dropping it.
+//
+// ParseWith also reads OpenPGP mail (PGP/MIME, RFC 3156, and inline PGP):
+// it decrypts, verifies and reads protected headers, under the rules of
+// SECURITY T1-T5 (see pgp.go).
 package open
 
 import (
@@ -23,6 +26,12 @@ var (
 	ErrTooDeep      = errors.New("mime nesting too deep")
 	ErrTooManyParts = errors.New("too many mime parts")
 	ErrMalformed    = errors.New("malformed message")
+	// ErrUndecryptable: the message is encrypted, but to no key we hold
+	// (or ParseWith was given no keys).
+	ErrUndecryptable = errors.New("encrypted to no key held")
+	// ErrNoIntegrity: the ciphertext has no integrity protection (no MDC or
+	// AEAD) or failed its check (MDC mismatch, truncated tag, altered byte).
+	ErrNoIntegrity = errors.New("encrypted data without integrity")
 )
 
 // Limits bound the work Parse does on one message. A zero field takes the
@@ -146,19 +155,49 @@ type Message struct {
 	// in fixed words that never quote the message.
 	Defects []string
 
-	// Reserved for OpenPGP reading: always zero for plain mail.
-	Encrypted bool
-	SignedBy  string
+	// OpenPGP, as read by ParseWith; all zero for plain mail.
+	//
+	// Encrypted is set when Text and Attachments came out of decryption:
+	// then nothing in them came from outside the encryption.
+	Encrypted     bool
+	DecryptedWith string // fingerprint of the robot key that decrypted it, upper-case hex
+	// Signature says whether a signature covers the whole (decrypted) body.
+	Signature SigStatus
+	// SignedBy is the fingerprint of the signer's primary key, upper-case
+	// hex, set only when Signature is SigValid: it is the sender's identity
+	// (SECURITY T3), the From address is not.
+	SignedBy string
+	SignedAt time.Time // the signature's creation time, when SigValid
+	// SignatureID identifies the signature when SigValid, so that a
+	// replayed signed mail can be refused (T7). See signatureID.
+	SignatureID string
+	// OuterSubject is the envelope Subject when a protected Subject from
+	// inside the encryption replaced it in Subject.
+	OuterSubject string
+	// Keys are armored OpenPGP public key blocks found in the message
+	// (application/pgp-keys parts, pasted blocks), at most maxKeys blocks
+	// and maxKeyBytes in all. Nothing here is trusted: they are candidates
+	// for a coordinator to confirm.
+	Keys []string
 }
 
 // recoverPanics is switched off by the fuzz tests so that a panic is reported
 // where it happens instead of being turned into ErrMalformed.
 var recoverPanics = true
 
-// Parse reads one raw message. It returns an error wrapping ErrTooLarge,
-// ErrTooDeep, ErrTooManyParts or ErrMalformed when the message must be
-// quarantined; damage it can work around is reported in the Message instead.
-func Parse(raw []byte, lim Limits) (m *Message, err error) {
+// Parse reads one raw message without OpenPGP keys: ParseWith(raw, lim, nil).
+func Parse(raw []byte, lim Limits) (*Message, error) {
+	return ParseWith(raw, lim, nil)
+}
+
+// ParseWith reads one raw message, decrypting and verifying OpenPGP with
+// keys (nil: no keys, so encrypted mail fails with ErrUndecryptable and
+// every signer is unknown). It returns an error wrapping ErrTooLarge,
+// ErrTooDeep, ErrTooManyParts, ErrMalformed, ErrUndecryptable or
+// ErrNoIntegrity when the message must be quarantined; damage it can work
+// around is reported in the Message instead. Plain mail reads the same
+// whatever the keys.
+func ParseWith(raw []byte, lim Limits, keys *Keys) (m *Message, err error) {
 	lim = lim.withDefaults()
 	if int64(len(raw)) > lim.MaxSize {
 		return nil, fmt.Errorf("open: %w: %d bytes, limit %d", ErrTooLarge, len(raw), lim.MaxSize)
@@ -171,7 +210,7 @@ func Parse(raw []byte, lim Limits) (m *Message, err error) {
 			}
 		}()
 	}
-	p := &parser{lim: lim, budget: 4 * lim.MaxSize}
+	p := &parser{lim: lim, budget: 4 * lim.MaxSize, pgp: newPGP(keys, lim)}
 	return p.parse(skipMboxLine(raw))
 }
 

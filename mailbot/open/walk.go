@@ -18,6 +18,7 @@ const maxBoundary = 200
 // container is one multipart entity on the path to the current part.
 type container struct {
 	subtype string // "mixed", "alternative", "report", ...
+	n       int    // children seen so far
 }
 
 // parser holds the state of one Parse call.
@@ -36,6 +37,14 @@ type parser struct {
 	dsnSeen   bool
 	dsn       []dsnRecipient
 	origMsgID string
+
+	pgp       *pgpState
+	decrypted bool // walking the plaintext of a decrypted message
+	// nestedSig is set by a signature below the root (T3): it makes the
+	// message SigPartial unless the root itself is signed.
+	nestedSig bool
+	protected *protectedHeaders // from inside the encryption, first found
+	keyBytes  int               // size of Message.Keys
 }
 
 func (p *parser) defect(d string) {
@@ -48,8 +57,7 @@ func (p *parser) defect(d string) {
 }
 
 func (p *parser) parse(raw []byte) (*Message, error) {
-	br := bufio.NewReader(bytes.NewReader(raw))
-	h, err := textproto.ReadHeader(br)
+	h, body, err := splitHeader(raw)
 	if err != nil {
 		// The error text would quote the offending line: keep it out.
 		return nil, fmt.Errorf("open: %w: unreadable header", ErrMalformed)
@@ -59,12 +67,25 @@ func (p *parser) parse(raw []byte) (*Message, error) {
 	}
 	p.m = &Message{Header: headerMap(h)}
 	p.identity()
-	if err := p.walk(h, br, 0, nil); err != nil {
+	if err := p.entity(h, body, 0); err != nil {
 		return nil, err
 	}
+	p.finishPGP()
 	p.finishText()
 	p.classify()
 	return p.m, nil
+}
+
+// splitHeader reads the header of an entity held in memory and returns the
+// raw bytes of its body, which signature checks need untouched.
+func splitHeader(raw []byte) (textproto.Header, []byte, error) {
+	r := bytes.NewReader(raw)
+	br := bufio.NewReader(r)
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return h, nil, err
+	}
+	return h, raw[len(raw)-r.Len()-br.Buffered():], nil
 }
 
 // headerMap copies the fields into a Header, values in message order.
@@ -81,6 +102,14 @@ func headerMap(h textproto.Header) Header {
 // walk visits one entity and, for a multipart, its children, enforcing the
 // part and depth limits before any work is done on the entity.
 func (p *parser) walk(h textproto.Header, body io.Reader, depth int, parent *container) error {
+	if err := p.count(depth); err != nil {
+		return err
+	}
+	return p.visit(h, body, depth, parent)
+}
+
+// count charges one entity against the part and depth limits.
+func (p *parser) count(depth int) error {
 	p.parts++
 	if p.parts > p.lim.MaxParts {
 		return fmt.Errorf("open: %w: more than %d", ErrTooManyParts, p.lim.MaxParts)
@@ -88,6 +117,11 @@ func (p *parser) walk(h textproto.Header, body io.Reader, depth int, parent *con
 	if depth > p.lim.MaxDepth {
 		return fmt.Errorf("open: %w: more than %d levels", ErrTooDeep, p.lim.MaxDepth)
 	}
+	return nil
+}
+
+// visit is walk for an entity already counted.
+func (p *parser) visit(h textproto.Header, body io.Reader, depth int, parent *container) error {
 	mt, params := p.mediaType(h.Get("Content-Type"))
 	if !strings.Contains(mt, "/") {
 		// RFC 2045 §5.2: missing or unreadable means plain text.
@@ -98,6 +132,14 @@ func (p *parser) walk(h textproto.Header, body io.Reader, depth int, parent *con
 		if b == "" || len(b) > maxBoundary {
 			p.defect("multipart without usable boundary")
 			return p.leaf(h, "text/plain", nil, body, parent)
+		}
+		switch {
+		case isPGPEncrypted(mt, params):
+			// Only the root is decrypted (T2): this one may be a captured
+			// ciphertext wrapped in a stranger's text.
+			p.defect("nested encrypted part ignored")
+		case isPGPSigned(mt, params):
+			p.nestedSig = true
 		}
 		c := &container{subtype: sub}
 		mr := textproto.NewMultipartReader(body, b)
@@ -112,6 +154,10 @@ func (p *parser) walk(h textproto.Header, body io.Reader, depth int, parent *con
 				break
 			}
 			n++
+			c.n = n
+			if p.decrypted && n == 1 {
+				p.protectedCandidate(part.Header, false)
+			}
 			if err := p.walk(part.Header, part, depth+1, c); err != nil {
 				return err
 			}
@@ -164,12 +210,27 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 	filename = cleanFilename(p.headerText(filename))
 	attached := disp == "attachment" || (filename != "" && disp != "inline")
 
+	if p.decrypted && parent != nil && parent.n == 1 && parent.subtype == "mixed" &&
+		(mt == "text/rfc822-headers" || mt == "text/plain") &&
+		strings.EqualFold(params["protected-headers"], "v1") && p.protectedLegacy(data) {
+		// A "legacy display" copy of the protected headers for clients
+		// that cannot read them: a header source, neither text nor file.
+		return nil
+	}
+	isBody := mt == "text/plain" && !attached
+	if !isBody {
+		p.findKeys(mt, filename, data)
+	}
+
 	switch {
-	case mt == "text/plain" && !attached:
-		s := p.decodeText(data, params["charset"])
-		if strings.EqualFold(params["format"], "flowed") {
-			s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
+	case isBody:
+		// parent == nil: this part is the whole (decrypted) message, the
+		// only place where inline PGP counts (T2, T3).
+		s, err := p.bodyText(data, params, parent == nil)
+		if err != nil {
+			return err
 		}
+		p.findKeys(mt, "", []byte(s))
 		if err := p.spend(len(s)); err != nil {
 			return err
 		}
