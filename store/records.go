@@ -84,8 +84,25 @@ type Case struct {
 	Publication  time.Time `json:"publication,omitempty"`
 	State        string    `json:"state"`
 	CancelReason string    `json:"cancel_reason,omitempty"`
+	Shares       []Share   `json:"shares,omitempty"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
+}
+
+// Share is a related organisation a vendor asked the desk to serve (§8-2).
+// It is served only after it wrote to the desk quoting the case ID and a
+// coordinator approved it.
+type Share struct {
+	Vendor    string    `json:"vendor"`
+	Org       string    `json:"org"`
+	Person    string    `json:"person,omitempty"`
+	Addr      string    `json:"addr"`
+	Requested time.Time `json:"requested"`
+	Contacted time.Time `json:"contacted,omitempty"`
+	// Keys the organisation sent with its first mail, pinned on approval.
+	Keys     []string  `json:"keys,omitempty"`
+	Approved time.Time `json:"approved,omitempty"`
+	VendorID string    `json:"vendor_id,omitempty"`
 }
 
 // Attach is a detail attachment: confidential like the detail itself.

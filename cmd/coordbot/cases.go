@@ -129,6 +129,23 @@ func cmdCase(e *env, args []string) error {
 			_, err = e.stdout.Write(out)
 			return err
 		})
+	case "share":
+		f := newFlags("case share")
+		pos, err := f.parse(args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 4 || pos[1] != "approve" {
+			return usagef("usage: coordbot case share ID approve VENDOR ADDRESS")
+		}
+		return withDesk(e, f, argv, func(d *desk.Desk) error {
+			id, err := d.ShareApprove(pos[0], pos[2], pos[3])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s registered as vendor %s; detail queued\n", pos[3], id)
+			return nil
+		})
 	case "unreachable":
 		f := newFlags("case unreachable")
 		pos, err := f.parse(args[1:])

@@ -256,7 +256,8 @@ func (o *Op) runLine(l command.Line, cm command.Mail, msg *open.Message) (string
 		_, err := o.tx.AddEvent(id, store.Event{Time: o.now, Actor: o.actor, Kind: EvNote, Summary: l.Text})
 		return "noted", err
 	case "share approve":
-		return "", errors.New("share approve: secondary distribution (§8-2) is not implemented yet")
+		vid, err := o.ShareApprove(id, arg(0), arg(1))
+		return "share approved: " + arg(1) + " registered as vendor " + vid + ", detail queued", err
 	}
 	return "", fmt.Errorf("verb %q is not implemented", l.Verb)
 }

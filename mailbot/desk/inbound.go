@@ -300,6 +300,19 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	}
 	v, err := tx.VendorByAddr(from)
 	if err != nil {
+		if c, cerr := tx.Case(caseID); cerr == nil {
+			// §8-2: a related organisation quoting the case ID. It gets no
+			// answer; the coordinators approve.
+			if eff, ok := process.ShareContact(now, c, from, msg.Keys, process.Inbound{MessageID: msg.MessageID, From: from}); ok {
+				if err := tx.PutCase(c); err != nil {
+					return verdict{}, err
+				}
+				if err := d.apply(tx, now, c, eff); err != nil {
+					return verdict{}, err
+				}
+				return verdict{outcome: store.OutcomeApplied, reason: "related organisation wrote (share request)", caseID: c.ID}, nil
+			}
+		}
 		return quarantine("unknown sender", caseID, ""), nil
 	}
 	if caseID == "" {
@@ -333,6 +346,7 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	var reason string
 	rep, isReport := forms.StatusReport(msg.Text)
 	ans, isAnswer := forms.OverviewAnswer(msg.Text)
+	reqs := forms.VendorRequests(msg.Text)
 	switch {
 	case isReport && (p.State == store.PartDetailSent || !isAnswer):
 		// A vendor that has the detail answers with the status form (§6-2).
@@ -346,11 +360,26 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 			pa, reason = process.AnswerNo, "overview answer: no"
 		}
 		eff, err = process.OverviewAnswer(now, d.policy(), c, v, p, pa, in)
+	case reqs.Any():
+		reason = "vendor request"
 	default:
 		return quarantine("answer not understood", c.ID, v.ID), nil
 	}
 	if err != nil {
 		return quarantine("answer does not fit: "+err.Error(), c.ID, v.ID), nil
+	}
+	if reqs.Any() {
+		pr := process.Requests{DateChange: reqs.DateChange != "", CustomerNotice: reqs.CustomerNotice, OtherVendors: reqs.OtherVendors != ""}
+		if reqs.Share != nil {
+			pr.Share = &store.Share{Org: notice.OneLine(reqs.Share.Org), Person: notice.OneLine(reqs.Share.Person), Addr: reqs.Share.Addr}
+		}
+		more, err := process.VendorRequests(now, c, v, p, pr, in)
+		if err != nil {
+			return quarantine("request does not fit: "+err.Error(), c.ID, v.ID), nil
+		}
+		eff.Events = append(eff.Events, more.Events...)
+		eff.Notices = append(eff.Notices, more.Notices...)
+		reason += " (+ requests)"
 	}
 	if err := tx.PutParticipation(p); err != nil {
 		return verdict{}, err

@@ -4,6 +4,13 @@
 // top- or bottom-posted, with quoted text ignored so that the robot's own
 // unfilled template is never read as an answer. When in doubt a form reads
 // as not understood: the message then goes to triage instead of guessing.
+//
+// A free-text value (a comment, a fix plan) is the rest of its label line
+// and the non-blank lines right below it; it ends at a blank line, the
+// next label, a quote, a signature or rule line, or the closing of the
+// mail, because the comment is published as written. A choice (a status,
+// yes/no) with words beside it that hedge it or say the opposite ("not
+// affected (still investigating)") is not understood.
 package forms
 
 import (
