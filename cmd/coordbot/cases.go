@@ -11,6 +11,7 @@ import (
 
 	"github.com/coordbot/coordbot/mailbot/desk"
 	"github.com/coordbot/coordbot/mailbot/export"
+	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -73,8 +74,22 @@ func cmdCase(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if len(pos) == 2 && pos[0] == "suggest" {
+			return withDesk(e, f, argv, func(d *desk.Desk) error {
+				return d.Run(process.ActorCLI, func(o *desk.Op) error {
+					cands, err := o.Suggest(pos[1])
+					if err != nil {
+						return err
+					}
+					for _, c := range cands {
+						fmt.Fprintf(e.stdout, "%s\t%d\t%s\n", c.ID, c.Score, c.Reason)
+					}
+					return nil
+				})
+			})
+		}
 		if len(pos) < 3 || pos[0] != "add" {
-			return usagef("usage: coordbot case vendors add ID VENDOR...")
+			return usagef("usage: coordbot case vendors add ID VENDOR... | case vendors suggest ID")
 		}
 		return withDesk(e, f, argv, func(d *desk.Desk) error {
 			return d.AttachVendors(pos[1], pos[2:])

@@ -17,6 +17,7 @@ import (
 	"github.com/coordbot/coordbot/mailbot/desk"
 	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/logging"
+	"github.com/coordbot/coordbot/mailbot/registry"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -185,6 +186,8 @@ func cmdVendor(e *env, args []string) error {
 		})
 	case "key":
 		return vendorKey(e, args[1:], argv)
+	case "import":
+		return vendorImport(e, args[1:], argv)
 	case "show":
 		f := newFlags("vendor show")
 		f.Bool("json", true, "print JSON (the only format)")
@@ -265,6 +268,57 @@ func vendorKey(e *env, args, argv []string) error {
 		})
 	}
 	return usagef("unknown vendor key command %q", verb)
+}
+
+// vendorImport registers every vendor of a TOML or CSV file (format by
+// extension; see testdata/registry/README.md), all or none; errors name the
+// line and field.
+func vendorImport(e *env, args, argv []string) error {
+	f := newFlags("vendor import")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: coordbot vendor import FILE.toml|FILE.csv")
+	}
+	path := e.abs(pos[0])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var recs []registry.Record
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".toml":
+		recs, err = registry.ParseTOML(data)
+	case ".csv":
+		recs, err = registry.ParseCSV(data)
+	default:
+		return usagef("vendor import: %s: use a .toml or .csv file", path)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var ins []desk.VendorInput
+	for _, r := range recs {
+		in := desk.VendorInput{ID: r.ID, Name: r.Name, Registration: r.Registration, Manager: r.Manager, Lang: r.Lang,
+			Emails: r.Emails, PublicEmails: r.PublicEmails, Keywords: r.Keywords, Postal: r.Postal, Phone: r.Phone}
+		if kp := r.KeyPath(filepath.Dir(path)); kp != "" {
+			pub, err := keys.ReadPublicFile(kp, time.Now())
+			if err != nil {
+				return fmt.Errorf("%s: line %d: key_file: %w", path, r.Line, err)
+			}
+			in.Key = &store.Key{Fingerprint: pub.Fingerprint, Armored: pub.Armored, Added: time.Now()}
+		}
+		ins = append(ins, in)
+	}
+	return withDesk(e, f, argv, func(d *desk.Desk) error {
+		if err := d.ImportVendors(ins); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d vendors imported\n", len(ins))
+		return nil
+	})
 }
 
 func vendorAdd(e *env, args, argv []string) error {

@@ -71,15 +71,49 @@ func (d *Desk) domain() string {
 
 // --- vendors ---
 
-// VendorInput is what `vendor add` gives.
+// VendorInput is what `vendor add` and `vendor import` give.
 type VendorInput struct {
 	ID, Name, Registration, Manager, Lang string
 	Emails, Keywords                      []string
-	Key                                   *store.Key
+	// PublicEmails are lists or forums: recorded, never sent anything
+	// confidential (§2-3).
+	PublicEmails  []string
+	Postal, Phone string
+	Key           *store.Key
 }
 
 // AddVendor registers a vendor. An existing id is refused.
 func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
+	var v *store.Vendor
+	err := d.Run(process.ActorCLI, func(o *Op) (err error) { v, err = o.AddVendor(in); return })
+	if err != nil {
+		return nil, err
+	}
+	d.keysChanged()
+	d.Log.Info("vendor added", "vendor", v.ID, "contacts", len(v.Contacts), "key", in.Key != nil)
+	return v, nil
+}
+
+// ImportVendors registers every vendor of an import file, all or none.
+func (d *Desk) ImportVendors(ins []VendorInput) error {
+	err := d.Run(process.ActorCLI, func(o *Op) error {
+		for _, in := range ins {
+			if _, err := o.AddVendor(in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		d.keysChanged()
+		d.Log.Info("vendors imported", "count", len(ins))
+	}
+	return err
+}
+
+// AddVendor registers a vendor.
+func (o *Op) AddVendor(in VendorInput) (*store.Vendor, error) {
+	d := o.d
 	if err := validSlug(in.ID); err != nil {
 		return nil, fmt.Errorf("vendor id: %w", err)
 	}
@@ -87,7 +121,7 @@ func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
 		in.Name = in.ID
 	}
 	if len(in.Emails) == 0 {
-		return nil, errors.New("vendor needs at least one --email")
+		return nil, fmt.Errorf("vendor %s needs at least one private contact address", in.ID)
 	}
 	if in.Registration == "" {
 		in.Registration = store.RegGeneral
@@ -101,19 +135,21 @@ func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
 	if in.Lang != "ja" && in.Lang != "en" {
 		return nil, fmt.Errorf("lang %q is not one of ja, en", in.Lang)
 	}
-	now := d.Now()
+	now := o.now
 	v := &store.Vendor{ID: in.ID, Name: notice.OneLine(in.Name), Registration: in.Registration, Manager: notice.OneLine(in.Manager),
-		Lang: in.Lang, Created: now, Updated: now}
-	for _, e := range in.Emails {
-		a, err := mail.ParseAddress(e)
-		if err != nil {
-			return nil, fmt.Errorf("email %q: not a mail address", e)
+		Lang: in.Lang, Postal: in.Postal, Phone: notice.OneLine(in.Phone), Created: now, Updated: now}
+	for i, list := range [][]string{in.Emails, in.PublicEmails} {
+		for _, e := range list {
+			a, err := mail.ParseAddress(e)
+			if err != nil {
+				return nil, fmt.Errorf("email %q: not a mail address", e)
+			}
+			addr := strings.ToLower(a.Address)
+			if d.isCoordinatorOrSelf(addr) {
+				return nil, fmt.Errorf("email %s is the robot's or a coordinator's address", addr)
+			}
+			v.Contacts = append(v.Contacts, store.Contact{Addr: addr, Public: i == 1})
 		}
-		addr := strings.ToLower(a.Address)
-		if d.isCoordinatorOrSelf(addr) {
-			return nil, fmt.Errorf("email %s is the robot's or a coordinator's address", addr)
-		}
-		v.Contacts = append(v.Contacts, store.Contact{Addr: addr})
 	}
 	for _, k := range in.Keywords {
 		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
@@ -123,17 +159,12 @@ func (d *Desk) AddVendor(in VendorInput) (*store.Vendor, error) {
 	if in.Key != nil {
 		v.Keys = []store.Key{*in.Key}
 	}
-	err := d.Store.Update(func(tx *store.Tx) error {
-		if _, err := tx.Vendor(v.ID); err == nil {
-			return fmt.Errorf("vendor %s: %w", v.ID, store.ErrExists)
-		}
-		return tx.PutVendor(v)
-	})
-	if err != nil {
+	if _, err := o.tx.Vendor(v.ID); err == nil {
+		return nil, fmt.Errorf("vendor %s: %w", v.ID, store.ErrExists)
+	}
+	if err := o.tx.PutVendor(v); err != nil {
 		return nil, err
 	}
-	d.keysChanged()
-	d.Log.Info("vendor added", "vendor", v.ID, "contacts", len(v.Contacts), "key", in.Key != nil)
 	return v, nil
 }
 
