@@ -46,6 +46,10 @@ func ParseCSV(data []byte) ([]Record, error) {
 	if err != nil {
 		return nil, csvErr(err)
 	}
+	if len(header) == 1 && strings.ContainsAny(header[0], "\t;") {
+		// Excel in some locales separates with ";"; its "text" is tabs.
+		return nil, errors.New("line 1: the columns are not separated by commas: save the file as CSV (comma-separated)")
+	}
 	cols := make([]string, len(header))
 	var errs []error
 	seen := map[string]int{}

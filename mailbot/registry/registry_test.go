@@ -204,6 +204,8 @@ emails = ["c@c.example"]
 			"line 4: emails: at least one private contact address is needed"}},
 		{"nested table", "[[vendor]]\nid = \"a\"\nname = \"A\"\nemails = [\"a@x.example\"]\n[vendor.contact]\nx = 1\n", nil, []string{
 			`line 5: unknown key "contact" (known: id, name, registration, manager, lang, emails, public_emails, key_file, keywords, postal, phone)`}},
+		{"upper-case address found on its line", "[[vendor]]\nid = \"a\"\nname = \"A\"\nemails = [\n  \"A@X.example\",\n  \"a@x.EXAMPLE\",\n]\n", nil, []string{
+			`line 5: emails: "a@x.example" is listed twice`}},
 		{"inline array of tables: no lines", "vendor = [{id = \"A\", name = \"A\", emails = [\"a@x.example\"]}]\n", nil, []string{
 			`vendor 1: id "A" must be a-z, 0-9, '-', '_', '.'`}},
 	}
@@ -243,6 +245,8 @@ func TestParseCSV(t *testing.T) {
 			`line 1: column "name" appears twice (columns 2 and 5)`,
 			`line 1: column "emails" is missing (the first row must name the columns)`}},
 		{"empty", "", nil, []string{"empty file: the first row must name the columns"}},
+		{"semicolons", "id;name;emails\na;A;a@x.example\n", nil, []string{"line 1: the columns are not separated by commas: save the file as CSV (comma-separated)"}},
+		{"tabs", "id\tname\temails\n", nil, []string{"line 1: the columns are not separated by commas: save the file as CSV (comma-separated)"}},
 		{"header only", "id,name,emails\n", nil, []string{"no vendors in the file: only a header row"}},
 		{"row errors", "id,name,emails,lang\n" +
 			"ACME Corp,A,psirt@,ja\n" +
@@ -348,5 +352,37 @@ func TestFieldErrorAs(t *testing.T) {
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Line != 2 || fe.Field != "id" {
 		t.Fatalf("errors.As: %#v from %v", fe, err)
+	}
+}
+
+// TestReadmeExamples parses the TOML and CSV blocks operators copy from
+// testdata/registry/README.md.
+func TestReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "registry", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string][]string{}
+	var lang string
+	var cur []string
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case lang == "" && strings.HasPrefix(l, "```") && len(l) > 3:
+			lang, cur = l[3:], nil
+		case lang != "" && l == "```":
+			blocks[lang] = append(blocks[lang], strings.Join(cur, "\n")+"\n")
+			lang = ""
+		case lang != "":
+			cur = append(cur, l)
+		}
+	}
+	if len(blocks["toml"]) != 1 || len(blocks["csv"]) != 1 {
+		t.Fatalf("README blocks: %d toml, %d csv", len(blocks["toml"]), len(blocks["csv"]))
+	}
+	if recs, err := ParseTOML([]byte(blocks["toml"][0])); err != nil || len(recs) != 2 {
+		t.Errorf("README toml: %d records, %v", len(recs), err)
+	}
+	if recs, err := ParseCSV([]byte(blocks["csv"][0])); err != nil || len(recs) != 2 {
+		t.Errorf("README csv: %d records, %v", len(recs), err)
 	}
 }

@@ -204,8 +204,10 @@ func (b *tomlBlock) find(key, value string) int {
 			end = l
 		}
 	}
+	// Values were normalised (addresses lower-cased): compare likewise.
+	value = strings.ToLower(value)
 	for l := at; l < end; l++ {
-		if strings.Contains(b.text[l-b.line], value) {
+		if strings.Contains(strings.ToLower(b.text[l-b.line]), value) {
 			return l
 		}
 	}
