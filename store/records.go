@@ -150,6 +150,9 @@ type Participation struct {
 	RemindersSent    int       `json:"reminders_sent,omitempty"`
 	UnreachableStage int       `json:"unreachable_stage"`
 	DID              string    `json:"did,omitempty"`
+	// Products are published from unreachable stage 2 on (§7-1, Fig. 4):
+	// "name" or "name version", given by a coordinator.
+	Products []string `json:"products,omitempty"`
 }
 
 // Event is one entry of a case's append-only audit trail. It never holds

@@ -163,15 +163,17 @@ func cmdCase(e *env, args []string) error {
 		})
 	case "unreachable":
 		f := newFlags("case unreachable")
+		var products strs
+		f.Var(&products, "product", "product name and version published from stage 2 (repeatable)")
 		pos, err := f.parse(args[1:])
 		if err != nil {
 			return err
 		}
 		if len(pos) != 3 || pos[2] != "advance" {
-			return usagef("usage: coordbot case unreachable ID VENDOR advance")
+			return usagef("usage: coordbot case unreachable ID VENDOR advance [--product \"NAME VERSION\" ...]")
 		}
 		return withDesk(e, f, argv, func(d *desk.Desk) error {
-			stage, err := d.AdvanceUnreachable(pos[0], pos[1])
+			stage, err := d.AdvanceUnreachable(pos[0], pos[1], products...)
 			if err != nil {
 				return err
 			}
@@ -427,5 +429,31 @@ func cmdTick(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "%d cases, %d actions\n", res.Cases, res.Actions)
 		return nil
+	})
+}
+
+func cmdUnreachable(e *env, args []string) error {
+	f := newFlags("unreachable")
+	format := f.String("format", "md", "html | md | json")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	render := map[string]func(*export.UnreachableList) ([]byte, error){
+		"md": export.UnreachableMarkdown, "html": export.UnreachableHTML, "json": export.UnreachableJSON}[*format]
+	if len(pos) != 1 || pos[0] != "list" || render == nil {
+		return usagef("usage: coordbot unreachable list --format html|md|json")
+	}
+	return withDesk(e, f, append([]string{"unreachable"}, args...), func(d *desk.Desk) error {
+		l, err := d.UnreachableList()
+		if err != nil {
+			return err
+		}
+		out, err := render(l)
+		if err != nil {
+			return err
+		}
+		_, err = e.stdout.Write(out)
+		return err
 	})
 }

@@ -51,6 +51,7 @@ commands:
   serve                        run the daemon
   poll --once                  process the mailbox once, send the outbox, exit
   tick [--now TIME]            one scheduler pass (reminders, unreachable, one year)
+  unreachable list --format html|md|json   the unreachable developers list (§7)
   key export                   print the robot's public key
   vendor add|list|show         manage vendors
   case new|list|show|vendors|notify
@@ -110,6 +111,8 @@ func dispatch(e *env, args []string) error {
 		return cmdCase(e, rest)
 	case "tick":
 		return cmdTick(e, rest)
+	case "unreachable":
+		return cmdUnreachable(e, rest)
 	case "backup":
 		return cmdBackup(e, rest)
 	case "version":

@@ -155,14 +155,17 @@ func (d *Desk) tickCase(now time.Time, id string) (int, error) {
 
 // AdvanceUnreachable applies the next unreachable stage to a vendor (§7);
 // only a coordinator does this. Stage 1 gives the vendor a DID number.
-func (d *Desk) AdvanceUnreachable(caseID, vendorID string) (int, error) {
+func (d *Desk) AdvanceUnreachable(caseID, vendorID string, products ...string) (int, error) {
 	stage := 0
-	err := d.cli("unreachable", caseID, func(o *Op) (err error) { stage, err = o.AdvanceUnreachable(caseID, vendorID); return })
+	err := d.cli("unreachable", caseID, func(o *Op) (err error) {
+		stage, err = o.AdvanceUnreachable(caseID, vendorID, products...)
+		return
+	})
 	return stage, err
 }
 
 // AdvanceUnreachable applies the next unreachable stage.
-func (o *Op) AdvanceUnreachable(caseID, vendorID string) (int, error) {
+func (o *Op) AdvanceUnreachable(caseID, vendorID string, products ...string) (int, error) {
 	stage := 0
 	err := o.caseRule(caseID, func(tx *store.Tx, now time.Time, c *store.Case, parts []*store.Participation) (process.Effect, error) {
 		var eff process.Effect
@@ -175,6 +178,9 @@ func (o *Op) AdvanceUnreachable(caseID, vendorID string) (int, error) {
 			}
 			p.UnreachableStage++
 			stage = p.UnreachableStage
+			if len(products) > 0 {
+				p.Products = products
+			}
 			if stage == 1 {
 				p.State = store.PartUnreachable
 				if p.DID == "" {

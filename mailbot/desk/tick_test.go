@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coordbot/coordbot/mailbot/export"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/store"
 )
@@ -69,5 +70,33 @@ func TestTick(t *testing.T) {
 	}
 	if f.part("beta").State != store.PartNoProduct {
 		t.Fatal("beta touched")
+	}
+	// The public list (§7-1): the name with its DID at stage 1, the
+	// product from stage 2, never anything about the vulnerability.
+	for stage, want := range map[int][]string{1: {p.DID, "ACME"}, 2: {"WidgetServer", "3.1"}} {
+		if stage == 2 {
+			if _, err := f.d.AdvanceUnreachable(f.caseID, "acme", "WidgetServer 3.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := f.d.UnreachableList()
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := export.UnreachableMarkdown(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(md), w) {
+				t.Fatalf("stage %d list lacks %q:\n%s", stage, w, md)
+			}
+		}
+		if strings.Contains(string(md), "Secret title") || strings.Contains(string(md), "overview text") {
+			t.Fatal("the list shows the case")
+		}
+		if stage == 1 && strings.Contains(string(md), "WidgetServer") {
+			t.Fatal("product shown at stage 1")
+		}
 	}
 }
