@@ -237,7 +237,8 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			return fmt.Errorf("seal %s notice of %s: %w", n.Kind, n.Case, err)
 		}
 		e := &store.OutboxEntry{MessageID: m.MessageID, Case: n.Case, Vendor: n.Vendor, Kind: n.Kind,
-			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Encrypted: encrypted, Created: now, NextAttempt: now}
+			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Encrypted: encrypted, Created: now}
+		// Due at once (zero NextAttempt), even when queued by a pass run "as of" a later time.
 		if err := tx.Enqueue(e); err != nil {
 			return fmt.Errorf("queue %s notice: %w", n.Kind, err)
 		}
