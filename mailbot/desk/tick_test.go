@@ -73,7 +73,10 @@ func TestTick(t *testing.T) {
 	}
 	// The public list (§7-1): the name with its DID at stage 1, the
 	// product from stage 2, never anything about the vulnerability.
-	for stage, want := range map[int][]string{1: {p.DID, "ACME"}, 2: {"WidgetServer", "3.1"}} {
+	for stage, want := range [][]string{1: {p.DID, "ACME"}, 2: {"WidgetServer", "3.1"}} {
+		if stage == 0 {
+			continue
+		}
 		if stage == 2 {
 			if _, err := f.d.AdvanceUnreachable(f.caseID, "acme", "WidgetServer 3.1"); err != nil {
 				t.Fatal(err)

@@ -104,12 +104,11 @@ func (p *parser) clearsigned(data []byte, start int, plain func([]byte) string) 
 		p.setSig(sigResult{status: SigBad})
 		return "", false
 	}
-	res := p.verifyDetached(b.Bytes, b.ArmoredSignature.Body)
 	if !blank(data[:start]) || !blank(rest) {
 		p.setSig(sigResult{status: SigPartial})
 		return "", false
 	}
-	p.setSig(res)
+	p.setSig(p.verifyDetached(b.Bytes, b.ArmoredSignature.Body))
 	return plain(b.Plaintext), true
 }
 

@@ -259,7 +259,7 @@ func (p *parser) openMessage(data []byte) (*opened, error) {
 	var plain []byte
 	err = guard(func() error {
 		var err error
-		plain, err = io.ReadAll(io.LimitReader(md.UnverifiedBody, p.pgp.maxPlain+1))
+		plain, err = readBounded(md.UnverifiedBody, p.pgp.maxPlain)
 		return err
 	})
 	switch {
@@ -282,6 +282,33 @@ func (p *parser) openMessage(data []byte) (*opened, error) {
 		o.sig = p.verdict(md, plain)
 	}
 	return o, nil
+}
+
+// readBounded reads r to EOF, stopping one byte past max. It reads in
+// chunks joined once at the end: a growing buffer would copy a bomb's
+// output over and over before the bound stops it.
+func readBounded(r io.Reader, max int64) ([]byte, error) {
+	const chunk = 256 << 10
+	var parts [][]byte
+	for total := int64(0); total <= max; {
+		buf := make([]byte, min(chunk, max+1-total))
+		n := 0
+		for n < len(buf) {
+			k, err := r.Read(buf[n:])
+			n += k
+			// Exactly io.EOF: any other error, io.ErrUnexpectedEOF from
+			// a cut packet included, means the data is not whole (T1).
+			if err == io.EOF {
+				return bytes.Join(append(parts, buf[:n]), nil), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		parts = append(parts, buf)
+		total += int64(n)
+	}
+	return bytes.Join(parts, nil), nil
 }
 
 // readError classifies a failure of ReadMessage, which has read the

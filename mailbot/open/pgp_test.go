@@ -767,3 +767,37 @@ func TestPacketNesting(t *testing.T) {
 type noClose struct{ io.Writer }
 
 func (noClose) Close() error { return nil }
+
+type errReader struct {
+	data []byte
+	err  error
+}
+
+func (r *errReader) Read(b []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(b, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadBounded(t *testing.T) {
+	for _, tt := range []struct {
+		n, max int
+		err    error
+		ok     bool
+	}{
+		{0, 10, io.EOF, true},
+		{10, 10, io.EOF, true},
+		{11, 10, io.EOF, true}, // returned, the caller sees it is over
+		{600 << 10, 1 << 20, io.EOF, true},
+		{5, 10, io.ErrUnexpectedEOF, false},
+		{5, 10, errors.New("mdc"), false},
+	} {
+		b, err := readBounded(&errReader{bytes.Repeat([]byte("x"), tt.n), tt.err}, int64(tt.max))
+		if (err == nil) != tt.ok || (tt.ok && len(b) != min(tt.n, tt.max+1)) {
+			t.Errorf("%d bytes, max %d, end %v: %d bytes, %v", tt.n, tt.max, tt.err, len(b), err)
+		}
+	}
+}
