@@ -25,8 +25,11 @@ type Vendor struct {
 	Keys         []Key     `json:"keys,omitempty"`
 	Keywords     []string  `json:"keywords,omitempty"`
 	Lang         string    `json:"lang"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	// Community marks an open-source project or individual developer: the
+	// unreachable pages use the community wording (Figs. 4-2, 5-2).
+	Community bool      `json:"community,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
 }
 
 // Contact is one registered address of a vendor.

@@ -333,6 +333,9 @@ func vendorAdd(e *env, args, argv []string) error {
 	f.StringVar(&in.Lang, "lang", "", "ja | en")
 	f.StringVar(&in.Registration, "registration", "general", "general | individual | pending")
 	f.StringVar(&in.Manager, "manager", "", "manager name")
+	var public strs
+	f.Var(&public, "public-email", "a public list or forum address: recorded, never sent anything confidential (repeatable)")
+	f.BoolVar(&in.Community, "community", false, "an open-source community or individual developer (§7 wording)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -344,6 +347,7 @@ func vendorAdd(e *env, args, argv []string) error {
 		return usagef("usage: coordbot vendor add --id ID --name NAME --email ADDR [--email ...] [--key FILE] [--keywords K,...] [--lang ja|en] [--registration general|individual|pending] [--manager NAME]")
 	}
 	in.Emails = emails
+	in.PublicEmails = public
 	in.Keywords = splitList(*kw)
 	if *keyFile != "" {
 		pub, err := keys.ReadPublicFile(e.abs(*keyFile), time.Now())

@@ -98,7 +98,8 @@ func TestCommandsRealServers(t *testing.T) {
 		}
 	}
 
-	tr := send(gpgSigned(t, coord, "coord@cert.example", "new case", "Dear all,\n\n#coordbot case new TLS handshake overflow\n"+
+	var tr string
+	tr = send(gpgSigned(t, coord, "coord@cert.example", "new case", "Dear all,\n\n#coordbot case new TLS handshake overflow\n"+
 		"#coordbot keywords tls\n#coordbot vendors suggest\n#coordbot vendor add acme beta\n#coordbot notify overview all\n\n"+
 		"Overview:\nA crafted ClientHello crashes the server.\n\nDetail:\nDETAIL-MARKER in handshake.c\n"))
 	ok(tr, 5)
@@ -122,6 +123,33 @@ func TestCommandsRealServers(t *testing.T) {
 		"#coordbot customer-notice approve acme\n#coordbot priority-notify\n#coordbot remind beta\n#coordbot unreachable beta advance\n")), 6)
 	if n := len(srv.WaitMessages(t, "reporter@example.com", "INBOX", 1, 30*time.Second)); n != 1 {
 		t.Fatalf("priority recipient got %d", n)
+	}
+	// §8-2: ACME asks to share with a related organisation, which writes
+	// quoting the case ID; the coordinator approves by signed mail.
+	srv.AddUser("psirt@delta.example")
+	srv.Send(t, "psirt@acme.example", []string{"vultures@cert.example"}, []byte("From: psirt@acme.example\r\nTo: vultures@cert.example\r\n"+
+		"Subject: Re: ["+id+"]\r\nMessage-ID: <share.1@acme.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"関係組織への共有 / Share with organisation: Delta Systems / Sato / psirt@delta.example\r\n"))
+	srv.WaitMessages(t, "vultures@cert.example", "INBOX", 1, 30*time.Second)
+	b.must("poll", "--once")
+	srv.Send(t, "psirt@delta.example", []string{"vultures@cert.example"}, []byte("From: psirt@delta.example\r\nTo: vultures@cert.example\r\n"+
+		"Subject: "+id+"\r\nMessage-ID: <hello.1@delta.example>\r\n\r\nACME asked us to contact you about "+id+".\r\n"))
+	srv.WaitMessages(t, "vultures@cert.example", "INBOX", 1, 30*time.Second)
+	b.must("poll", "--once")
+	if n := len(srv.Messages(t, "psirt@delta.example", "INBOX")); n != 0 {
+		t.Fatalf("the organisation got %d messages before approval", n)
+	}
+	coordBefore := len(srv.Messages(t, "coord@cert.example", "INBOX"))
+	transcripts = coordBefore // request notices arrived in between
+	tr = send(gpgSigned(t, coord, "coord@cert.example", "x", "#coordbot case "+id+"\n#coordbot share approve acme psirt@delta.example\n"))
+	ok(tr, 2)
+	held := false
+	for _, v := range b.caseJSON(id).Vendors {
+		// Registered and on the case; no key, so the detail is held, never sent in clear.
+		held = held || (v.Vendor == "delta.example" && v.State == "detail-held")
+	}
+	if !held || len(srv.Messages(t, "psirt@delta.example", "INBOX")) != 0 {
+		t.Fatalf("after approval: %+v", b.caseJSON(id).Vendors)
 	}
 	// One bad line: nothing runs, the transcript says which.
 	tr = send(gpgSigned(t, coord, "coord@cert.example", "x", "#coordbot case "+id+"\n#coordbot publish\n#coordbot cancel bored\n"))

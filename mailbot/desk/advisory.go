@@ -23,6 +23,24 @@ func (d *Desk) Advisory(caseID string) (*export.Advisory, error) {
 		if c.State == store.CasePublished || c.State == store.CaseClosed {
 			a.Published, a.Updated = c.Publication, c.Updated
 		}
+		stage4 := false
+		for _, p := range parts {
+			stage4 = stage4 || p.UnreachableStage >= 4
+		}
+		if stage4 && a.State != store.CaseDraft {
+			// Fig. 6: a case published through the unreachable track carries
+			// its history: stages applied and publication.
+			evs, err := tx.Events(caseID)
+			if err != nil {
+				return err
+			}
+			for _, e := range evs {
+				switch e.Kind {
+				case EvUnreachableStage, "published", "date-set":
+					a.Timeline = append(a.Timeline, export.Entry{Time: e.Time, Text: timelineText(e)})
+				}
+			}
+		}
 		for _, p := range parts {
 			v, err := tx.Vendor(p.Vendor)
 			if err != nil {
@@ -34,4 +52,16 @@ func (d *Desk) Advisory(caseID string) (*export.Advisory, error) {
 		return nil
 	})
 	return a, err
+}
+
+// timelineText words an event for the public Fig. 6 history: the stage,
+// never the vendor's identity beyond what the list already shows.
+func timelineText(e store.Event) string {
+	switch e.Kind {
+	case "published":
+		return "公表 / published"
+	case "date-set":
+		return "公表日決定 / publication date set"
+	}
+	return e.Summary
 }

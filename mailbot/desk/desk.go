@@ -79,6 +79,7 @@ type VendorInput struct {
 	// confidential (§2-3).
 	PublicEmails  []string
 	Postal, Phone string
+	Community     bool
 	Key           *store.Key
 }
 
@@ -137,7 +138,7 @@ func (o *Op) AddVendor(in VendorInput) (*store.Vendor, error) {
 	}
 	now := o.now
 	v := &store.Vendor{ID: in.ID, Name: notice.OneLine(in.Name), Registration: in.Registration, Manager: notice.OneLine(in.Manager),
-		Lang: in.Lang, Postal: in.Postal, Phone: notice.OneLine(in.Phone), Created: now, Updated: now}
+		Lang: in.Lang, Postal: in.Postal, Phone: notice.OneLine(in.Phone), Community: in.Community, Created: now, Updated: now}
 	for i, list := range [][]string{in.Emails, in.PublicEmails} {
 		for _, e := range list {
 			a, err := mail.ParseAddress(e)

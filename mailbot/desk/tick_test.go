@@ -103,3 +103,37 @@ func TestTick(t *testing.T) {
 		}
 	}
 }
+
+// TestFig6Timeline: a case published with a vendor at stage 4 carries its
+// history in the export.
+func TestFig6Timeline(t *testing.T) {
+	f := newFixture(t)
+	for range 4 {
+		if _, err := f.d.AdvanceUnreachable(f.caseID, "acme", "Widget 1.0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.d.SetDate(f.caseID, time.Now().Add(time.Hour), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.Publish(f.caseID); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.d.Advisory(f.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Timeline) != 6 { // four stages, date, publication
+		t.Fatalf("timeline %+v", a.Timeline)
+	}
+	md, err := export.JVNMarkdown(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "stage 4") || !strings.Contains(string(md), "公表 / published") {
+		t.Fatalf("export lacks the Fig. 6 timeline:\n%s", md)
+	}
+	if _, err := f.d.AdvanceUnreachable(f.caseID, "acme"); err == nil {
+		t.Fatal("a fifth stage")
+	}
+}

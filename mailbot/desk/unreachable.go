@@ -34,7 +34,7 @@ func (d *Desk) UnreachableList() (*export.UnreachableList, error) {
 				if err != nil {
 					return err
 				}
-				e := export.UnreachableEntry{DID: p.DID, Vendor: v.Name, Stage: p.UnreachableStage}
+				e := export.UnreachableEntry{DID: p.DID, Vendor: v.Name, Stage: p.UnreachableStage, Community: v.Community}
 				stageAt := map[int]time.Time{}
 				n := 0
 				for _, ev := range evs {
