@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/desk"
+	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -94,6 +96,17 @@ func cmdServe(e *env, args []string) error {
 	}
 	defer ln.Close()
 	go serveAdmin(e.ctx, ln, ds, e)
+	if d.Cfg.Admin.Listen != "" {
+		hl, err := net.Listen("tcp", d.Cfg.Admin.Listen)
+		if err != nil {
+			return fmt.Errorf("admin.listen: %w", err)
+		}
+		hs := &http.Server{Handler: health.Handler(d.Health, health.Limits{MaxOutboxAge: d.Cfg.Admin.MaxOutboxAge.Duration,
+			MaxPollSilence: d.Cfg.Admin.MaxPollSilence.Duration}, d.Now), ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(hl)
+		defer hs.Close()
+		d.Log.Info("admin listener", "address", hl.Addr().String())
+	}
 	d.Log.Info("serving", "address", d.Cfg.Bot.Address, "store", d.Store.Path(), "socket", d.Cfg.Admin.Socket, "version", version)
 	err = d.Serve(e.ctx, m)
 	d.Log.Info("stopped")

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,6 +279,14 @@ func TestServeRealServers(t *testing.T) {
 	srv := realmail.Start(t)
 	dir := t.TempDir()
 	b := &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthAddr := hl.Addr().String()
+	hl.Close()
+	cfgText, _ := os.ReadFile(b.cfg)
+	os.WriteFile(b.cfg, bytes.Replace(cfgText, []byte("[admin]\n"), []byte("[admin]\nlisten = \""+healthAddr+"\"\n"), 1), 0o600)
 	b.must("init")
 	b.must("vendor", "add", "--id", "acme", "--name", "ACME", "--email", "psirt@acme.example", "--lang", "en")
 	ov := filepath.Join(dir, "ov.txt")
@@ -329,6 +340,32 @@ func TestServeRealServers(t *testing.T) {
 	c := b.caseJSON(id)
 	if c.Vendors[0].State != "no-product" {
 		t.Fatalf("state %+v", c.Vendors)
+	}
+	// The admin listener: /healthz and the metrics.
+	resp, err := http.Get("http://" + healthAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Healthy bool
+		IMAP    struct{ Connected bool }
+		Outbox  struct{ Depth int }
+	}
+	json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !rep.Healthy || !rep.IMAP.Connected {
+		t.Fatalf("healthz %d %+v", resp.StatusCode, rep)
+	}
+	resp, err = http.Get("http://" + healthAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{`coordbot_inbound_total{outcome="applied"} 1`, `coordbot_notices_total{kind="ack",result="sent"} 1`, "coordbot_outbox_depth 0"} {
+		if !strings.Contains(string(metrics), m) {
+			t.Fatalf("metrics lack %q:\n%s", m, metrics)
+		}
 	}
 
 	serve.Process.Signal(syscall.SIGTERM)

@@ -126,6 +126,10 @@ type Limits struct {
 type Admin struct {
 	Listen string `toml:"listen"`
 	Socket string `toml:"socket"`
+	// MaxOutboxAge: /healthz turns unhealthy when a notice waits longer.
+	MaxOutboxAge Duration `toml:"max_outbox_age"`
+	// MaxPollSilence: /healthz turns unhealthy without a mailbox pass for this long.
+	MaxPollSilence Duration `toml:"max_poll_silence"`
 }
 
 // Log sets the log output.
@@ -258,6 +262,12 @@ func (c *Config) Defaults() {
 		c.Limits.MaxAnswersPerHour = 30
 	}
 	def(&c.Admin.Socket, filepath.Join(c.Bot.DataDir, "admin.sock"))
+	if c.Admin.MaxOutboxAge.Duration == 0 {
+		c.Admin.MaxOutboxAge.Duration = time.Hour
+	}
+	if c.Admin.MaxPollSilence.Duration == 0 {
+		c.Admin.MaxPollSilence.Duration = 15 * time.Minute
+	}
 	c.Admin.Socket = abs(c.Admin.Socket)
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "auto")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/config"
+	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/process"
@@ -31,6 +32,9 @@ type Desk struct {
 
 	keys keyring
 
+	// Health is updated by the daemon's loops.
+	Health *health.State
+
 	// kick, when set, is called after something was queued, so a running
 	// daemon sends it without waiting for its timer.
 	kick func()
@@ -41,7 +45,7 @@ func New(st *store.Store, cfg *config.Config, log *slog.Logger) *Desk {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Desk{Store: st, Cfg: cfg, Log: log, Now: time.Now, Render: notice.NewRenderer(cfg.Bot.TemplateDir)}
+	return &Desk{Store: st, Cfg: cfg, Log: log, Now: time.Now, Render: notice.NewRenderer(cfg.Bot.TemplateDir), Health: health.New(time.Now())}
 }
 
 // OnQueued registers fn to run after notices were queued.

@@ -13,6 +13,7 @@ import (
 	"github.com/coordbot/coordbot/mailbot/caseid"
 	"github.com/coordbot/coordbot/mailbot/command"
 	"github.com/coordbot/coordbot/mailbot/forms"
+	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/mailbot/process"
@@ -108,6 +109,7 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 			res, err = d.record(in, hash, nil, quarantine("internal error while reading the message", "", ""))
 		}
 		if err == nil {
+			health.Inbound.WithLabelValues(res.Outcome).Inc()
 			d.Log.Info("inbound", "uid", in.UID, "case", res.Case, "vendor", res.Vendor, "message_id", res.MessageID,
 				"outcome", res.Outcome, "reason", res.Reason, "dest", res.Dest, "again", res.Again,
 				"duration", d.Now().Sub(start).Round(time.Microsecond))

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/coordbot/coordbot/mailbot/config"
+	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/mailbot/inbox"
 	"github.com/coordbot/coordbot/mailbot/process"
 	"github.com/coordbot/coordbot/mailbot/smtpout"
@@ -191,8 +192,10 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 			log.Error("recording a send failed", "err", err)
 			return sent, failed, err
 		}
+		d.Health.SMTP(serr == nil || !smtpout.IsTemporary(serr), serr)
 		switch e.State {
 		case store.OutSent:
+			health.Notices.WithLabelValues(e.Kind, "sent").Inc()
 			sent++
 			log.Info("notice sent", "outcome", "sent", "duration", time.Since(t0).Round(time.Millisecond))
 			if appendSent != nil {
@@ -201,13 +204,38 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 				}
 			}
 		case store.OutFailed:
+			health.Notices.WithLabelValues(e.Kind, "failed").Inc()
 			failed++
 			log.Error("notice failed permanently", "outcome", "failed", "err", serr)
 		default:
+			health.Notices.WithLabelValues(e.Kind, "retry").Inc()
 			log.Warn("notice deferred", "outcome", "retry", "next", e.NextAttempt, "err", serr)
 		}
 	}
+	d.noteOutbox()
 	return sent, failed, nil
+}
+
+// noteOutbox records the outbox depth and the age of its oldest entry.
+func (d *Desk) noteOutbox() {
+	now := d.Now()
+	_ = d.Store.View(func(tx *store.Tx) error {
+		es, err := tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued })
+		var oldest time.Duration
+		for _, e := range es {
+			oldest = max(oldest, now.Sub(e.Created))
+		}
+		d.Health.Outbox(len(es), oldest)
+		cases, _ := tx.Cases()
+		counts := map[string]int{}
+		for _, c := range cases {
+			counts[c.State]++
+		}
+		for _, st := range []string{store.CaseDraft, store.CaseActive, store.CaseScheduled, store.CasePublished, store.CaseClosed, store.CaseCancelled} {
+			health.Cases.WithLabelValues(st).Set(float64(counts[st]))
+		}
+		return err
+	})
 }
 
 func isCoordinatorNotice(kind string) bool {
@@ -307,18 +335,23 @@ func (d *Desk) inboundLoop(ctx context.Context, cfg inbox.Config) {
 func (d *Desk) inboundSession(ctx context.Context, cfg inbox.Config, log *slog.Logger, attempt *int) error {
 	c, err := inbox.Dial(ctx, cfg, d.Log)
 	if err != nil {
+		d.Health.IMAP(false, err, d.Now())
 		return err
 	}
 	defer c.Close()
 	if err := c.Ensure(d.mailboxes()...); err != nil {
+		d.Health.IMAP(false, err, d.Now())
 		return err
 	}
+	d.Health.IMAP(true, nil, d.Now())
 	log.Info("IMAP connected", "address", cfg.Address)
 	for ctx.Err() == nil {
 		n, err := d.Poll(ctx, c)
 		if err != nil {
+			d.Health.IMAP(false, err, d.Now())
 			return err
 		}
+		d.Health.Polled(d.Now())
 		*attempt = 0
 		if n > 0 {
 			log.Debug("pass done", "messages", n)

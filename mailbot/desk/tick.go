@@ -68,6 +68,7 @@ func (d *Desk) Tick(now time.Time) (TickResult, error) {
 	if res.Actions > 0 {
 		d.queued()
 	}
+	d.Health.Ticked(d.Now())
 	d.Log.Info("scheduler pass", "now", now.Format(time.RFC3339), "cases", res.Cases, "actions", res.Actions)
 	return res, nil
 }
