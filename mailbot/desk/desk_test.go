@@ -677,3 +677,28 @@ func TestRegistrationByMail(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAnswerRateLimit: a flood of answers from one address gets at most
+// max_answers_per_hour notices back, and our own notices coming back are
+// ignored.
+func TestAnswerRateLimit(t *testing.T) {
+	f := newFixture(t)
+	// The overview already went to acme this hour; with a limit of one,
+	// the acknowledgement is held back, the answer still applied.
+	f.d.Cfg.Limits.MaxAnswersPerHour = 1
+	f.handle(mailFrom(acmeAddr, "Re: ["+f.caseID+"]", "", "Request detail: no\n"))
+	n := 0
+	for _, e := range f.outbox() {
+		if e.To[0] == acmeAddr {
+			n++
+		}
+	}
+	if n != 1 || f.part("acme").State != store.PartNoProduct {
+		t.Fatalf("%d notices to one address within an hour, state %s", n, f.part("acme").State)
+	}
+	// Our own overview delivered back to us.
+	raws, _ := f.srv.Messages(acmeAddr, "INBOX")
+	if res := f.handle(raws[0]); res.Outcome != store.OutcomeOwn {
+		t.Fatalf("own notice back: %+v", res)
+	}
+}

@@ -252,6 +252,10 @@ func (d *Desk) classify(tx *store.Tx, now time.Time, msg *open.Message) (verdict
 	if strings.EqualFold(from, d.Cfg.Bot.Address) {
 		return verdict{outcome: store.OutcomeOwn, reason: "sent by the robot's own address"}, nil
 	}
+	if _, err := tx.MessageRef(msg.MessageID); err == nil && msg.MessageID != "" {
+		// One of our own notices coming back (a forward, a loop).
+		return verdict{outcome: store.OutcomeOwn, reason: "carries the robot's own Message-ID"}, nil
+	}
 	caseID := d.placeCase(tx, msg)
 	if msg.IsBounce {
 		if msg.Bounce != nil && msg.Bounce.OriginalMessageID != "" {

@@ -182,6 +182,11 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 	if err != nil {
 		return err
 	}
+	if n.Kind == process.KindAck && d.rateLimited(tx, now, rcpts[0].to) {
+		// Loop and flood protection: answers to one address are capped per hour.
+		d.Log.Warn("acknowledgement not sent: rate limit", "case", n.Case, "vendor", n.Vendor, "limit", d.Cfg.Limits.MaxAnswersPerHour)
+		return nil
+	}
 	for _, r := range rcpts {
 		subj, body, err := d.Render.Render(r.lang, n.Kind, data)
 		if err != nil {
@@ -246,4 +251,26 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			"to", strings.Join(r.to, ","), "encrypted", encrypted)
 	}
 	return nil
+}
+
+// rateLimited tells whether the addresses already got max_answers_per_hour
+// notices in the last hour.
+func (d *Desk) rateLimited(tx *store.Tx, now time.Time, to []string) bool {
+	limit := d.Cfg.Limits.MaxAnswersPerHour
+	if limit <= 0 || len(to) == 0 {
+		return false
+	}
+	since := now.Add(-time.Hour)
+	es, err := tx.Outbox(func(e *store.OutboxEntry) bool {
+		if e.Created.Before(since) {
+			return false
+		}
+		for _, a := range e.To {
+			if strings.EqualFold(a, to[0]) {
+				return true
+			}
+		}
+		return false
+	})
+	return err == nil && len(es) >= limit
 }
