@@ -162,4 +162,15 @@ func TestThreeVendorCase(t *testing.T) {
 	if n := len(srv.Messages(t, "vultures@cert.example", "Quarantine")); n != 0 {
 		t.Fatalf("quarantine holds %d", n)
 	}
+	// The operator log of the whole case: one line per action, never a
+	// body, the detail, a comment or key material.
+	logs := b.logs.String()
+	if !strings.Contains(logs, `"msg":"inbound"`) || !strings.Contains(logs, `"msg":"notice sent"`) {
+		t.Fatalf("log lacks inbound or notice lines:\n%.2000s", logs)
+	}
+	for _, secret := range []string{"DETAIL-MARKER", "fixed in 2.1", "BEGIN PGP", "Gina Maintainer", "A crafted request"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the log carries %q", secret)
+		}
+	}
 }

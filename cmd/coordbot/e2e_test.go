@@ -53,6 +53,8 @@ type bot struct {
 	t   *testing.T
 	bin string
 	cfg string
+	// logs collects everything the commands wrote to stderr (the operator log).
+	logs bytes.Buffer
 }
 
 func (b *bot) run(args ...string) (string, string, int) {
@@ -61,6 +63,7 @@ func (b *bot) run(args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	b.logs.Write(errb.Bytes())
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
