@@ -53,6 +53,10 @@ type IMAP struct {
 	Username          string   `toml:"username"`
 	PasswordFile      string   `toml:"password_file"`
 	PasswordEnv       string   `toml:"password_env"`
+	Auth              string   `toml:"auth"`
+	TokenFile         string   `toml:"token_file"`
+	TokenCommand      string   `toml:"token_command"`
+	CAFile            string   `toml:"ca_file"`
 	Mailbox           string   `toml:"mailbox"`
 	ProcessedMailbox  string   `toml:"processed_mailbox"`
 	QuarantineMailbox string   `toml:"quarantine_mailbox"`
@@ -66,6 +70,10 @@ type SMTP struct {
 	Username     string `toml:"username"`
 	PasswordFile string `toml:"password_file"`
 	PasswordEnv  string `toml:"password_env"`
+	Auth         string `toml:"auth"`
+	TokenFile    string `toml:"token_file"`
+	TokenCommand string `toml:"token_command"`
+	CAFile       string `toml:"ca_file"`
 	SentMailbox  string `toml:"sent_mailbox"`
 	HelloName    string `toml:"hello_name"`
 }
@@ -217,6 +225,8 @@ func (c *Config) Defaults() {
 		c.IMAP.PollInterval.Duration = time.Minute
 	}
 	c.IMAP.PasswordFile = abs(c.IMAP.PasswordFile)
+	c.IMAP.TokenFile, c.IMAP.CAFile = abs(c.IMAP.TokenFile), abs(c.IMAP.CAFile)
+	c.SMTP.TokenFile, c.SMTP.CAFile = abs(c.SMTP.TokenFile), abs(c.SMTP.CAFile)
 	def(&c.SMTP.Security, "starttls")
 	c.SMTP.PasswordFile = abs(c.SMTP.PasswordFile)
 	def(&c.PGP.KeyFile, filepath.Join(c.Bot.DataDir, "robot.asc"))
@@ -308,6 +318,16 @@ func (c *Config) Validate() error {
 	add(oneOf("smtp.security", c.SMTP.Security, "tls", "starttls", "none"))
 	add(checkAddr("imap.address", c.IMAP.Address, c.IMAP.Security))
 	add(checkAddr("smtp.address", c.SMTP.Address, c.SMTP.Security))
+	for _, a := range []struct{ key, auth, file, cmd string }{
+		{"imap", c.IMAP.Auth, c.IMAP.TokenFile, c.IMAP.TokenCommand}, {"smtp", c.SMTP.Auth, c.SMTP.TokenFile, c.SMTP.TokenCommand},
+	} {
+		if a.auth != "" {
+			add(oneOf(a.key+".auth", a.auth, "plain", "login", "xoauth2"))
+		}
+		if a.auth == "xoauth2" && (a.file == "") == (a.cmd == "") {
+			add(fmt.Errorf("%s: auth \"xoauth2\" needs exactly one of token_file or token_command", a.key))
+		}
+	}
 	if c.IMAP.PasswordFile != "" && c.IMAP.PasswordEnv != "" {
 		add(errors.New("imap: set password_file or password_env, not both"))
 	}

@@ -38,7 +38,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"command_signature_max_age", "fingerprint", "publication_days", "first_reminder",
 		"reminder_every", "unreachable_after_months", "stage_months", "auto_send_detail",
 		"max_message_bytes", "max_mime_depth", "max_mime_parts", "max_answers_per_hour",
-		"listen", "socket", "max_outbox_age", "max_poll_silence", "level", "format",
+		"auth", "token_file", "token_command", "ca_file", "listen", "socket", "max_outbox_age", "max_poll_silence", "level", "format",
 	} {
 		if !strings.Contains(text, "\n"+key+" =") && !strings.Contains(text, "# "+key+" =") {
 			t.Errorf("key %s is not documented in the example config", key)

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/coordbot/coordbot/mailbot/auth"
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/mailbot/inbox"
@@ -24,8 +26,20 @@ func IMAPConfig(cfg *config.Config) (inbox.Config, error) {
 	if err != nil {
 		return inbox.Config{}, fmt.Errorf("imap password: %w", err)
 	}
-	return inbox.Config{Address: cfg.IMAP.Address, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: pw,
-		MaxMessageSize: cfg.Limits.MaxMessageBytes, PollInterval: cfg.IMAP.PollInterval.Duration}, nil
+	ic := inbox.Config{Address: cfg.IMAP.Address, Security: cfg.IMAP.Security, Username: cfg.IMAP.Username, Password: pw,
+		MaxMessageSize: cfg.Limits.MaxMessageBytes, PollInterval: cfg.IMAP.PollInterval.Duration, Auth: cfg.IMAP.Auth}
+	if cfg.IMAP.Auth == auth.XOAUTH2 {
+		file, command := cfg.IMAP.TokenFile, cfg.IMAP.TokenCommand
+		ic.Token = func() (string, error) { return auth.Token(file, command) }
+	}
+	if cfg.IMAP.CAFile != "" {
+		pool, err := auth.CAPool(cfg.IMAP.CAFile)
+		if err != nil {
+			return inbox.Config{}, fmt.Errorf("imap.ca_file: %w", err)
+		}
+		ic.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+	return ic, nil
 }
 
 // SMTPConfig turns the configuration into the sender's.
@@ -38,8 +52,20 @@ func SMTPConfig(cfg *config.Config) (smtpout.Config, error) {
 	if hello == "" {
 		_, hello, _ = cutLast(cfg.Bot.Address, "@")
 	}
-	return smtpout.Config{Address: cfg.SMTP.Address, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username, Password: pw,
-		HelloName: hello}, nil
+	sc := smtpout.Config{Address: cfg.SMTP.Address, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username, Password: pw,
+		HelloName: hello, Auth: cfg.SMTP.Auth}
+	if cfg.SMTP.Auth == auth.XOAUTH2 {
+		file, command := cfg.SMTP.TokenFile, cfg.SMTP.TokenCommand
+		sc.Token = func() (string, error) { return auth.Token(file, command) }
+	}
+	if cfg.SMTP.CAFile != "" {
+		pool, err := auth.CAPool(cfg.SMTP.CAFile)
+		if err != nil {
+			return smtpout.Config{}, fmt.Errorf("smtp.ca_file: %w", err)
+		}
+		sc.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+	return sc, nil
 }
 
 func cutLast(s, sep string) (string, string, bool) {

@@ -29,6 +29,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/coordbot/coordbot/mailbot/auth"
 )
 
 // Defaults for the zero values of Config.
@@ -73,6 +75,11 @@ type Config struct {
 	// PollInterval is how long Wait sleeps when the server has no IDLE
 	// (default 1 minute).
 	PollInterval time.Duration
+	// Auth is the SASL mechanism: "" (LOGIN, or PLAIN where LOGIN is
+	// disabled), "plain", "login" or "xoauth2".
+	Auth string
+	// Token gives the OAuth access token for xoauth2, fresh at each login.
+	Token func() (string, error)
 }
 
 func (cfg *Config) setDefaults() {
@@ -268,9 +275,25 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 
 	caps := c.ic.Caps()
 	var loginErr error
-	if caps.Has(imap.CapLoginDisabled) && caps.Has(imap.AuthCap(sasl.Plain)) {
+	switch {
+	case cfg.Auth != "":
+		secret := cfg.Password
+		if cfg.Auth == auth.XOAUTH2 {
+			if cfg.Token == nil {
+				return failConn("login to", errors.New("xoauth2 without a token source"))
+			}
+			if secret, loginErr = cfg.Token(); loginErr != nil {
+				return failConn("token for", loginErr)
+			}
+		}
+		sc, err := auth.Client(cfg.Auth, cfg.Username, secret)
+		if err != nil {
+			return failConn("login to", err)
+		}
+		loginErr = c.ic.Authenticate(sc)
+	case caps.Has(imap.CapLoginDisabled) && caps.Has(imap.AuthCap(sasl.Plain)):
 		loginErr = c.ic.Authenticate(sasl.NewPlainClient("", cfg.Username, cfg.Password))
-	} else {
+	default:
 		loginErr = c.ic.Login(cfg.Username, cfg.Password).Wait()
 	}
 	if loginErr != nil {

@@ -55,6 +55,10 @@ type Config struct {
 	// Connections is the number of connections kept, and so the number of
 	// concurrent transactions (default 1).
 	Connections int
+	// Auth is the SASL mechanism: "" or "plain", "login", "xoauth2".
+	Auth string
+	// Token gives the OAuth access token for xoauth2, fresh at each login.
+	Token func() (string, error)
 }
 
 // withDefaults returns c with zero fields set to their defaults.

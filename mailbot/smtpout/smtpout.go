@@ -21,8 +21,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/coordbot/coordbot/mailbot/auth"
 )
 
 // quitTimeout bounds the polite QUIT when a connection is retired.
@@ -339,7 +340,22 @@ func (s *Sender) dial(ctx context.Context) (cn *conn, err error) {
 		if ok, _ := c.Extension("AUTH"); !ok {
 			return nil, errors.New("auth: server offers no AUTH")
 		}
-		if err := c.Auth(sasl.NewPlainClient("", s.cfg.Username, s.cfg.Password)); err != nil {
+		secret := s.cfg.Password
+		if s.cfg.Auth == auth.XOAUTH2 {
+			if s.cfg.Token == nil {
+				return nil, errors.New("auth: xoauth2 without a token source")
+			}
+			t, err := s.cfg.Token()
+			if err != nil {
+				return nil, err
+			}
+			secret = t
+		}
+		sc, err := auth.Client(s.cfg.Auth, s.cfg.Username, secret)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth(sc); err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
