@@ -371,6 +371,11 @@ func TestServeRealServers(t *testing.T) {
 		}
 	}
 
+	// A consistent copy while serve runs (through the socket).
+	restored := filepath.Join(dir, "restored")
+	os.MkdirAll(restored, 0o700)
+	b.must("backup", filepath.Join(restored, "coordbot.db"))
+
 	serve.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:
@@ -389,4 +394,24 @@ func TestServeRealServers(t *testing.T) {
 	}
 	// After the daemon is gone the CLI opens the store itself again.
 	b.must("case", "show", id, "--json")
+	// A robot started on the copy resumes: same case, same state, polls.
+	cfgText, _ = os.ReadFile(b.cfg)
+	cfg2 := filepath.Join(dir, "restored.toml")
+	os.WriteFile(cfg2, bytes.Replace(bytes.Replace(cfgText, []byte(filepath.Join(dir, "data")), []byte(restored), 1),
+		[]byte("[pgp]\n"), nil, 1), 0o600)
+	os.WriteFile(cfg2, append(mustRead(t, cfg2), []byte("[pgp]\nkey_file = \""+filepath.Join(dir, "data", "robot.asc")+"\"\n")...), 0o600)
+	b2 := &bot{t: t, bin: b.bin, cfg: cfg2}
+	if c2 := b2.caseJSON(id); c2.Vendors[0].State != "no-product" || len(c2.Events) != len(b.caseJSON(id).Events) {
+		t.Fatalf("the copy differs: %+v", c2)
+	}
+	b2.must("poll", "--once")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -47,6 +47,9 @@ const usageText = `usage: coordbot COMMAND [ARGS] [--config FILE]
 
 commands:
   demo                         run a whole case on embedded mail servers and print it
+  dev [--config-out FILE]      embedded mail servers and the daemon until Ctrl-C (--keep)
+  check [--create]             validate config, keys, store, IMAP mailboxes and SMTP login
+  templates check [--dir DIR]  render every notice template (and bot.template_dir's or DIR's)
   init                         write a config skeleton (if missing) and the robot key
   serve                        run the daemon
   poll --once                  process the mailbox once, send the outbox, exit
@@ -97,6 +100,12 @@ func dispatch(e *env, args []string) error {
 	switch cmd {
 	case "demo":
 		return cmdDemo(e, rest)
+	case "dev":
+		return cmdDev(e, rest)
+	case "check":
+		return cmdCheck(e, rest)
+	case "templates":
+		return cmdTemplates(e, rest)
 	case "init":
 		return cmdInit(e, rest)
 	case "serve":
