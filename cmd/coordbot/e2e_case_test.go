@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coordbot/coordbot/internal/gpgtest"
 	"github.com/coordbot/coordbot/internal/realmail"
 	"github.com/coordbot/coordbot/mailbot/open"
 )
@@ -50,19 +49,8 @@ func headerSubject(t *testing.T, raw []byte) string {
 // registers by mail; detail, status reports, date, publication, and the
 // Fig. 1 table of the jvn-md export.
 func TestThreeVendorCase(t *testing.T) {
-	srv := realmail.Start(t)
-	acme := gpgtest.New(t)
-	dir := t.TempDir()
-	b := &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
-	cfgText, _ := os.ReadFile(b.cfg)
-	os.WriteFile(b.cfg, bytes.Replace(cfgText, []byte("auto_send_detail = false"), []byte("auto_send_detail = true"), 1), 0o600)
-	out := strings.Split(strings.TrimSpace(b.must("init")), "\n")
-	robotFpr := out[len(out)-1]
-	acme.Import("robot", []byte(b.must("key", "export")))
-	acme.Import("acme", repoFile(t, "testdata/keys/vendor-acme.sec.asc"))
-	acmePub := filepath.Join(dir, "acme.asc")
+	srv, b, dir, acme, robotFpr, acmePub := pgpSetup(t)
 	gammaPub := filepath.Join(dir, "gamma.asc")
-	os.WriteFile(acmePub, repoFile(t, "testdata/keys/vendor-acme.pub.asc"), 0o600)
 	os.WriteFile(gammaPub, repoFile(t, "testdata/keys/vendor-beta-rsa.pub.asc"), 0o600)
 
 	b.must("vendor", "add", "--id", "acme", "--name", "ACME株式会社", "--email", "psirt@acme.example", "--lang", "ja", "--key", acmePub)

@@ -92,25 +92,32 @@ func thunderbirdEncrypted(t *testing.T, g *gpgtest.Home, from, to, subject, inRe
 	return append([]byte(hdr), b.Bytes()...)
 }
 
+// pgpSetup starts real servers and a robot that sends the detail at once,
+// and gives ACME's gpg (its secret key, the robot's public key) and the
+// path of ACME's public key file.
+func pgpSetup(t *testing.T) (srv *realmail.Servers, b *bot, dir string, acme *gpgtest.Home, robotFpr, acmePub string) {
+	t.Helper()
+	srv = realmail.Start(t)
+	acme = gpgtest.New(t)
+	dir = t.TempDir()
+	b = &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
+	cfgText, _ := os.ReadFile(b.cfg)
+	os.WriteFile(b.cfg, bytes.Replace(cfgText, []byte("auto_send_detail = false"), []byte("auto_send_detail = true"), 1), 0o600)
+	robotFpr = lastLine(b.must("init"))
+	acme.Import("robot", []byte(b.must("key", "export")))
+	acme.Import("acme-secret", repoFile(t, "testdata/keys/vendor-acme.sec.asc"))
+	acmePub = filepath.Join(dir, "acme.asc")
+	os.WriteFile(acmePub, repoFile(t, "testdata/keys/vendor-acme.pub.asc"), 0o600)
+	return
+}
+
 // TestPGPRealServers: a vendor with a gpg key asks for the detail, gets it
 // PGP/MIME encrypted through Postfix and Dovecot, opens it in real gpg
 // (good signature by the robot, protected Subject with the title inside,
 // none outside), and answers with a Thunderbird-style encrypted and signed
 // status report that coordbot opens and records as authenticated.
 func TestPGPRealServers(t *testing.T) {
-	srv := realmail.Start(t)
-	vendor := gpgtest.New(t)
-	dir := t.TempDir()
-	b := &bot{t: t, bin: binary(t), cfg: writeConfig(t, dir, srv.IMAPAddr, srv.SMTPAddr)}
-	// Auto-send the detail for this test.
-	cfgText, _ := os.ReadFile(b.cfg)
-	os.WriteFile(b.cfg, bytes.Replace(cfgText, []byte("auto_send_detail = false"), []byte("auto_send_detail = true"), 1), 0o600)
-	out := strings.Split(strings.TrimSpace(b.must("init")), "\n")
-	robotFpr := out[len(out)-1]
-	vendor.Import("robot", []byte(b.must("key", "export")))
-	vendor.Import("acme-secret", repoFile(t, "testdata/keys/vendor-acme.sec.asc"))
-	acmePub := filepath.Join(dir, "acme.asc")
-	os.WriteFile(acmePub, repoFile(t, "testdata/keys/vendor-acme.pub.asc"), 0o600)
+	srv, b, dir, vendor, robotFpr, acmePub := pgpSetup(t)
 	b.must("vendor", "add", "--id", "acme", "--name", "ACME", "--email", "psirt@acme.example", "--lang", "ja", "--key", acmePub)
 	ov := filepath.Join(dir, "ov.txt")
 	dt := filepath.Join(dir, "dt.txt")
