@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/coordbot/coordbot/mailbot/auth"
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/desk"
 	"github.com/coordbot/coordbot/mailbot/inbox"
@@ -288,8 +288,9 @@ func isMissingMailbox(err error) bool {
 	return false
 }
 
-// checkSMTPServer greets the submission server and authenticates, then
-// says QUIT: no MAIL FROM, nothing is sent.
+// checkSMTPServer greets the submission server and authenticates (with
+// smtp.auth's mechanism, PLAIN by default), then says QUIT: no MAIL FROM,
+// nothing is sent.
 func checkSMTPServer(ctx context.Context, c *checker, cfg *config.Config) {
 	sc, err := desk.SMTPConfig(cfg)
 	if err != nil {
@@ -309,7 +310,16 @@ func greetSMTP(ctx context.Context, sc smtpout.Config) (note string, err error) 
 		return "", err
 	}
 	host, _, _ := net.SplitHostPort(sc.Address)
-	tlsCfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	tlsCfg := &tls.Config{}
+	if sc.TLSConfig != nil {
+		tlsCfg = sc.TLSConfig.Clone() // smtp.ca_file
+	}
+	if tlsCfg.ServerName == "" {
+		tlsCfg.ServerName = host
+	}
+	if tlsCfg.MinVersion == 0 {
+		tlsCfg.MinVersion = tls.VersionTLS12
+	}
 	ctx, cancel := context.WithTimeout(ctx, checkDialTimeout+3*checkCommandTimeout)
 	defer cancel()
 
@@ -367,13 +377,27 @@ func greetSMTP(ctx context.Context, sc smtpout.Config) (note string, err error) 
 		if ok, _ := cl.Extension("AUTH"); !ok {
 			return "", fmt.Errorf("%s: server offers no AUTH, but smtp.username is set", sc.Address)
 		}
-		if !cl.SupportsAuth(sasl.Plain) {
-			return "", fmt.Errorf("%s: server does not offer AUTH PLAIN", sc.Address)
+		mech := auth.MechName(sc.Auth)
+		if !cl.SupportsAuth(mech) {
+			return "", fmt.Errorf("%s: server does not offer AUTH %s", sc.Address, mech)
 		}
-		if err := cl.Auth(sasl.NewPlainClient("", sc.Username, sc.Password)); err != nil {
-			return "", timedOut(fmt.Errorf("%s: auth as %s: %w", sc.Address, sc.Username, err))
+		secret := sc.Password
+		if sc.Auth == auth.XOAUTH2 {
+			if sc.Token == nil {
+				return "", fmt.Errorf("%s: xoauth2 without a token source", sc.Address)
+			}
+			if secret, err = sc.Token(); err != nil {
+				return "", err
+			}
 		}
-		parts = append(parts, "auth as "+sc.Username)
+		client, err := auth.Client(sc.Auth, sc.Username, secret)
+		if err != nil {
+			return "", err
+		}
+		if err := cl.Auth(client); err != nil {
+			return "", timedOut(fmt.Errorf("%s: auth %s as %s: %w", sc.Address, mech, sc.Username, err))
+		}
+		parts = append(parts, "auth "+mech+" as "+sc.Username)
 	} else {
 		parts = append(parts, "no auth")
 	}

@@ -178,8 +178,8 @@ format = "text"
 
 	w := e.stdout
 	fmt.Fprintf(w, "coordbot dev: embedded mail servers on 127.0.0.1, plaintext, no TLS (loopback only)\n")
-	fmt.Fprintf(w, "  IMAP  %s   connection security: none, password: normal\n", srv.IMAPAddr)
-	fmt.Fprintf(w, "  SMTP  %s   connection security: none, AUTH PLAIN optional\n", srv.SMTPAddr)
+	fmt.Fprintf(w, "  IMAP  %s   connection security none, authentication: normal password\n", srv.IMAPAddr)
+	fmt.Fprintf(w, "  SMTP  %s   connection security none, authentication optional (AUTH PLAIN)\n", srv.SMTPAddr)
 	fmt.Fprintf(w, "users (login = address):\n")
 	for _, u := range []struct{ role, addr string }{
 		{"robot", devBot}, {"coordinator", devCoord}, {"vendor acme", devAcme}, {"vendor beta", devBeta},
