@@ -156,6 +156,16 @@ func TestSpineRealServers(t *testing.T) {
 			t.Fatalf("%s: mode %v err %v", f, fi.Mode(), err)
 		}
 	}
+	// check against real Dovecot (password login) and Postfix (no auth).
+	if out := b.must("check", "--create"); !strings.Contains(out, "ok   imap") || strings.Contains(out, "FAIL") {
+		t.Fatalf("check:\n%s", out)
+	}
+	pw := filepath.Join(dir, "imap.pw")
+	os.WriteFile(pw, []byte("wrong\n"), 0o600)
+	if out, _, code := b.run("check"); code != 1 || !strings.Contains(out, "FAIL imap") {
+		t.Fatalf("check with a wrong password: exit %d\n%s", code, out)
+	}
+	os.WriteFile(pw, []byte(realmail.Password+"\n"), 0o600)
 	b.must("vendor", "add", "--id", "acme", "--name", "ACME株式会社", "--email", "psirt@acme.example", "--lang", "ja", "--keywords", "tls,http")
 	b.must("vendor", "add", "--id", "beta", "--name", "Beta Networks", "--email", "security@beta.example", "--lang", "en")
 	if _, errs, code := b.run("vendor", "add", "--id", "acme", "--email", "x@acme.example"); code != 1 || !strings.Contains(errs, "exists") {
