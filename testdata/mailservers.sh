@@ -7,11 +7,13 @@
 #   mailservers.sh start DIR            install packages if missing, write configs,
 #                                       start everything, write and print DIR/env
 #   mailservers.sh stop DIR             stop everything (idempotent)
-#   mailservers.sh stop-imap DIR        stop / start the IMAP server only; mail keeps
-#   mailservers.sh start-imap DIR         being delivered (LMTP is a separate Dovecot)
+#   mailservers.sh stop-imap DIR        stop / start the IMAP server only (stopping it
+#   mailservers.sh start-imap DIR         ends the open sessions too); mail keeps being
+#                                       delivered (LMTP is a separate Dovecot)
 #   mailservers.sh stop-smtp DIR        stop / start Postfix; mail already queued is
 #   mailservers.sh start-smtp DIR         delivered after the restart
 #   mailservers.sh add-user DIR ADDR    add a mailbox user (password "secret")
+#   mailservers.sh add-users DIR ADDR...  add many users at once (hundreds in a second)
 #
 # DIR/env holds IMAP_ADDR, SMTP_ADDR, MAILDIR_ROOT, LMTP_SOCKET, USERS_FILE.
 # Ports are picked free and kept across stop-*/start-* of the same DIR.
@@ -36,7 +38,7 @@ die() {
 }
 
 usage() {
-	die "usage: $0 start|stop|stop-imap|start-imap|stop-smtp|start-smtp DIR | add-user DIR ADDR"
+	die "usage: $0 start|stop|stop-imap|start-imap|stop-smtp|start-smtp DIR | add-user DIR ADDR | add-users DIR ADDR..."
 }
 
 # ---------------------------------------------------------------- packages
@@ -191,6 +193,42 @@ add_user() {
 		ADDED_AT=$(date +%s)
 	fi
 	install -d -o vmail -g vmail -m 700 "$DIR/mail/$domain" "$DIR/mail/$domain/$user"
+}
+
+# add_users ADDR...: add_user for many addresses without a process per
+# address (tests register hundreds of vendors).
+add_users() {
+	local addr user domain line
+	local -A have=()
+	local -a dirs=() lines=()
+	touch "$DIR/users"
+	while IFS=: read -r line _; do
+		have[$line]=1
+	done <"$DIR/users"
+	for addr in "$@"; do
+		case "$addr" in
+		*@*.*) ;;
+		*) die "bad address '$addr'" ;;
+		esac
+		case "$addr" in
+		*[!A-Za-z0-9@._+-]*) die "bad address '$addr'" ;;
+		esac
+		addr=${addr,,}
+		user=${addr%@*}
+		domain=${addr#*@}
+		dirs+=("$DIR/mail/$domain" "$DIR/mail/$domain/$user")
+		if [ -z "${have[$addr]:-}" ]; then
+			have[$addr]=1
+			lines+=("$addr:{PLAIN}$PASSWORD::::::")
+		fi
+	done
+	if [ ${#lines[@]} -gt 0 ]; then
+		printf '%s\n' "${lines[@]}" >>"$DIR/users"
+		ADDED_AT=$(date +%s)
+	fi
+	if [ ${#dirs[@]} -gt 0 ]; then
+		install -d -o vmail -g vmail -m 700 "${dirs[@]}"
+	fi
 }
 
 # ---------------------------------------------------------------- dovecot
@@ -409,6 +447,37 @@ wait_dovecot_stopped() {
 stop_dovecot() {
 	signal_dovecot "$1"
 	wait_dovecot_stopped "$1"
+}
+
+# dovecot_children NAME: the processes the instance's master started.
+dovecot_children() {
+	local pidfile="$DIR/$1/master.pid"
+	pid_alive "$pidfile" dovecot || return 0
+	ps -o pid= --ppid "$(tr -dc 0-9 <"$pidfile")" 2>/dev/null || true
+}
+
+# any_alive PID...: does one of the processes still run?
+any_alive() {
+	local pid
+	for pid in "$@"; do
+		[ -d "/proc/$pid" ] && return 0
+	done
+	return 1
+}
+
+# stop_imap: stop the IMAP instance and end the client sessions it served.
+# Without the master, an imap process keeps serving its client (IDLE, FETCH,
+# MOVE) for another ten seconds or so before it notices; a real outage cuts
+# the connections, so the sessions are ended here too.
+stop_imap() {
+	local children pid
+	children=$(dovecot_children imap)
+	stop_dovecot imap
+	for pid in $children; do
+		kill "$pid" 2>/dev/null || true
+	done
+	# shellcheck disable=SC2086 # one word per pid
+	wait_until 20 not any_alive $children || die "imap sessions did not end"
 }
 
 # ---------------------------------------------------------------- postfix
@@ -643,7 +712,7 @@ main() {
 	stop-imap)
 		DIR=$(cd "$DIR" && pwd -P)
 		load_env
-		stop_dovecot imap
+		stop_imap
 		wait_closed "$IMAP_PORT"
 		;;
 	start-imap)
@@ -664,11 +733,17 @@ main() {
 		start_postfix
 		wait_smtp
 		;;
-	add-user)
-		[ $# -eq 3 ] || usage
+	add-user | add-users)
+		[ $# -ge 3 ] || usage
+		[ "$cmd" = add-users ] || [ $# -eq 3 ] || usage
 		DIR=$(cd "$DIR" && pwd -P)
 		ADDED_AT=
-		add_user "$3"
+		shift 2
+		if [ "$cmd" = add-user ]; then
+			add_user "$1"
+		else
+			add_users "$@"
+		fi
 		# Dovecot rereads the users file when it changes, but looks at most
 		# once a second: wait for the next second so the next lookup sees it.
 		if [ -n "$ADDED_AT" ]; then

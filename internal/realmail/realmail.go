@@ -204,8 +204,9 @@ func (s *Servers) AddUser(addr string) {
 	s.mustRun("add-user", addr)
 }
 
-// StopIMAP stops the IMAP server; mail keeps being delivered to the
-// mailboxes meanwhile.  StartIMAP starts it again on the same port.
+// StopIMAP stops the IMAP server and ends the sessions it served, as an
+// outage would; mail keeps being delivered to the mailboxes meanwhile.
+// StartIMAP starts it again on the same port.
 func (s *Servers) StopIMAP() {
 	s.tb.Helper()
 	s.mustRun("stop-imap")

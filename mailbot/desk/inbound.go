@@ -116,8 +116,21 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 		}
 	}()
 	var ok *open.Keys
-	if err := d.Store.View(func(tx *store.Tx) (err error) { ok, err = d.openKeys(tx, start); return }); err != nil {
+	var seen *store.LedgerEntry
+	if err := d.Store.View(func(tx *store.Tx) (err error) {
+		if e, lerr := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID); lerr == nil {
+			// Recorded before (a crash before the MOVE): no need to parse again.
+			seen = e
+			return nil
+		}
+		ok, err = d.openKeys(tx, start)
+		return
+	}); err != nil {
 		return Result{}, fmt.Errorf("handle uid %d: %w", in.UID, err)
+	}
+	if seen != nil {
+		return Result{Dest: seen.Dest, Outcome: seen.Outcome, Reason: seen.Reason, Case: seen.Case, Vendor: seen.Vendor,
+			MessageID: seen.MessageID, Again: true}, nil
 	}
 	msg, perr := open.ParseWith(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts}, ok)
 	if perr != nil {

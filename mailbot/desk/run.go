@@ -101,11 +101,8 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 	for len(uids) > 0 && ctx.Err() == nil {
 		chunk := uids[:min(batch, len(uids))]
 		uids = uids[len(chunk):]
-		type moved struct {
-			uid  imap.UID
-			dest string
-		}
-		var moves []moved
+		// Each message is moved right after its commit, so a crash repeats
+		// at most one MOVE.
 		ferr := c.Fetch(chunk, func(uid imap.UID, raw []byte, ferr error) error {
 			in := Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(uid), Raw: raw}
 			var tl *inbox.TooLargeError
@@ -123,16 +120,12 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 				d.Log.Error("store write failed: message left in the mailbox for a later pass", "uid", uid, "err", err)
 				return err
 			}
-			moves = append(moves, moved{uid, res.Dest})
-			return nil
-		})
-		// Move what was recorded even when the batch stopped early.
-		for _, m := range moves {
-			if err := c.Move(m.uid, m.dest); err != nil {
-				return n, fmt.Errorf("move uid %d to %s: %w", m.uid, m.dest, err)
+			if err := c.Move(uid, res.Dest); err != nil {
+				return fmt.Errorf("move uid %d to %s: %w", uid, res.Dest, err)
 			}
 			n++
-		}
+			return nil
+		})
 		if ferr != nil {
 			return n, ferr
 		}
@@ -193,7 +186,8 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 				cur.State, cur.SentAt, cur.LastError = store.OutSent, d.Now(), ""
 			case smtpout.IsTemporary(serr):
 				cur.LastError = serr.Error()
-				cur.NextAttempt = d.Now().Add(smtpout.Backoff(cur.Attempts))
+				// Backoff(0) is the first retry's delay.
+				cur.NextAttempt = d.Now().Add(smtpout.Backoff(cur.Attempts - 1))
 			default:
 				cur.State, cur.LastError = store.OutFailed, serr.Error()
 				if !isCoordinatorNotice(cur.Kind) {
