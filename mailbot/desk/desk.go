@@ -66,9 +66,12 @@ func (d *Desk) policy() process.Policy {
 	}
 }
 
-func (d *Desk) domain() string {
-	if i := strings.LastIndexByte(d.Cfg.Bot.Address, '@'); i >= 0 {
-		return d.Cfg.Bot.Address[i+1:]
+func (d *Desk) domain() string { return botDomain(d.Cfg) }
+
+// botDomain is the domain of bot.address: Message-IDs, EHLO, CSAF namespace.
+func botDomain(cfg *config.Config) string {
+	if i := strings.LastIndexByte(cfg.Bot.Address, '@'); i >= 0 {
+		return cfg.Bot.Address[i+1:]
 	}
 	return "coordbot.invalid"
 }

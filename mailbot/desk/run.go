@@ -50,7 +50,7 @@ func SMTPConfig(cfg *config.Config) (smtpout.Config, error) {
 	}
 	hello := cfg.SMTP.HelloName
 	if hello == "" {
-		_, hello, _ = cutLast(cfg.Bot.Address, "@")
+		hello = botDomain(cfg)
 	}
 	sc := smtpout.Config{Address: cfg.SMTP.Address, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username, Password: pw,
 		HelloName: hello, Auth: cfg.SMTP.Auth}
@@ -66,15 +66,6 @@ func SMTPConfig(cfg *config.Config) (smtpout.Config, error) {
 		sc.TLSConfig = &tls.Config{RootCAs: pool}
 	}
 	return sc, nil
-}
-
-func cutLast(s, sep string) (string, string, bool) {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 // Poll handles every message in the configured mailbox once: each is
