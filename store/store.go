@@ -19,26 +19,31 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Open migrates
 // older files forward and refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // FileName is the store's name inside bot.data_dir.
 const FileName = "coordbot.db"
 
 var (
-	bMeta      = []byte("meta")
-	bVendors   = []byte("vendors")
-	bContacts  = []byte("contacts") // lower-case address → vendor id
-	bCases     = []byte("cases")
-	bParts     = []byte("parts")  // case \x00 vendor → Participation
-	bEvents    = []byte("events") // case → sub-bucket seq → Event
-	bLedger    = []byte("ledger") // hash → LedgerEntry
-	bUIDs      = []byte("uids")   // mailbox \x00 uidvalidity \x00 uid → hash
-	bRaw       = []byte("raw")    // hash → raw inbound message, as received
-	bOutbox    = []byte("outbox") // seq → OutboxEntry
-	bMsgRefs   = []byte("msgrefs")
-	bCursors   = []byte("cursors")
-	bKeyed     = []byte("keyed") // idempotency keys of one-off actions
-	allBuckets = [][]byte{bMeta, bVendors, bContacts, bCases, bParts, bEvents, bLedger, bUIDs, bRaw, bOutbox, bMsgRefs, bCursors, bKeyed}
+	bMeta     = []byte("meta")
+	bVendors  = []byte("vendors")
+	bContacts = []byte("contacts") // lower-case address → vendor id
+	bCases    = []byte("cases")
+	bParts    = []byte("parts")  // case \x00 vendor → Participation
+	bEvents   = []byte("events") // case → sub-bucket seq → Event
+	bLedger   = []byte("ledger") // hash → LedgerEntry
+	bUIDs     = []byte("uids")   // mailbox \x00 uidvalidity \x00 uid → hash
+	bRaw      = []byte("raw")    // hash → raw inbound message, as received
+	bOutbox   = []byte("outbox") // seq → OutboxEntry
+	bMsgRefs  = []byte("msgrefs")
+	bCursors  = []byte("cursors")
+	bKeyed    = []byte("keyed") // idempotency keys of one-off actions
+	// Indexes (schema 2), so that the hot paths never scan history.
+	bOutQueue  = []byte("outq")       // seq → nil, for queued outbox entries
+	bRecent    = []byte("rcptrecent") // lower(addr) \x00 created \x00 seq → nil
+	bCaseState = []byte("casestate")  // state \x00 case id → nil
+	allBuckets = [][]byte{bMeta, bVendors, bContacts, bCases, bParts, bEvents, bLedger, bUIDs, bRaw, bOutbox, bMsgRefs, bCursors, bKeyed,
+		bOutQueue, bRecent, bCaseState}
 
 	keySchema = []byte("schema")
 	keyMagic  = []byte("magic")
@@ -166,10 +171,16 @@ func migrate(btx *bolt.Tx) error {
 	if v > SchemaVersion {
 		return fmt.Errorf("schema version %d is newer than this coordbot (%d): upgrade coordbot", v, SchemaVersion)
 	}
-	// Migrations run in order; version 1 is the first layout.
+	// Migrations run in order; version 1 is the first layout, version 2
+	// adds the indexes, built here from the records.
 	for _, name := range allBuckets {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
+		}
+	}
+	if v < 2 {
+		if err := buildIndexes(&Tx{btx: btx}); err != nil {
+			return fmt.Errorf("migrate to schema 2: %w", err)
 		}
 	}
 	return meta.Put(keySchema, u64(SchemaVersion))
@@ -184,7 +195,13 @@ func (s *Store) Close() error { return s.db.Close() }
 // Update runs fn in one read-write transaction: everything fn does commits
 // together or not at all.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return s.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{btx: btx}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.finish()
+	})
 }
 
 // View runs fn in a read-only transaction.
@@ -242,7 +259,24 @@ func (s *Store) Check() error {
 
 // Tx is one transaction.
 type Tx struct {
-	btx *bolt.Tx
+	btx    *bolt.Tx
+	before []func() error
+}
+
+// BeforeCommit runs f after the transaction's function returned without
+// error and before the commit, inside the transaction; an error from f
+// rolls everything back. Work queued during a transaction (sealing notices)
+// is done there in one batch.
+func (tx *Tx) BeforeCommit(f func() error) { tx.before = append(tx.before, f) }
+
+func (tx *Tx) finish() error {
+	// A hook may add another hook.
+	for i := 0; i < len(tx.before); i++ {
+		if err := tx.before[i](); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (tx *Tx) checkSchema() error {
@@ -350,9 +384,54 @@ func (tx *Tx) Case(id string) (*Case, error) {
 	return &c, nil
 }
 
-// PutCase creates or replaces a case.
+// PutCase creates or replaces a case and keeps the state index.
 func (tx *Tx) PutCase(c *Case) error {
+	if err := tx.indexCaseState(c.ID, c.State); err != nil {
+		return err
+	}
 	return putJSON(tx.btx.Bucket(bCases), []byte(c.ID), c)
+}
+
+func (tx *Tx) indexCaseState(id, state string) error {
+	idx := tx.btx.Bucket(bCaseState)
+	// The case record's state is not read back (a large record): the index
+	// itself is scanned for the old key, at most one per state.
+	for _, st := range caseStates {
+		if st == state {
+			continue
+		}
+		if err := idx.Delete([]byte(st + "\x00" + id)); err != nil {
+			return err
+		}
+	}
+	return idx.Put([]byte(state+"\x00"+id), nil)
+}
+
+var caseStates = []string{CaseDraft, CaseActive, CaseScheduled, CasePublished, CaseClosed, CaseCancelled}
+
+// CaseIDs lists the IDs of the cases in the given states, ordered by state
+// as given, then by ID; from the index, without reading the cases.
+func (tx *Tx) CaseIDs(states ...string) []string {
+	var out []string
+	c := tx.btx.Bucket(bCaseState).Cursor()
+	for _, st := range states {
+		prefix := []byte(st + "\x00")
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+	}
+	return out
+}
+
+// CaseCounts counts the cases in each state, from the index.
+func (tx *Tx) CaseCounts() map[string]int {
+	out := map[string]int{}
+	_ = tx.btx.Bucket(bCaseState).ForEach(func(k, _ []byte) error {
+		st, _, _ := bytes.Cut(k, []byte{0})
+		out[string(st)]++
+		return nil
+	})
+	return out
 }
 
 // HasCase tells whether id exists.
@@ -545,12 +624,123 @@ func (tx *Tx) Enqueue(e *OutboxEntry) error {
 	if err := putJSON(tx.btx.Bucket(bMsgRefs), []byte(e.MessageID), MessageRef{Case: e.Case, Vendor: e.Vendor, Kind: e.Kind}); err != nil {
 		return err
 	}
-	return putJSON(b, u64(seq), e)
+	if err := tx.indexRecent(e); err != nil {
+		return err
+	}
+	return tx.PutOutbox(e)
 }
 
-// PutOutbox replaces an outbox entry (after an attempt).
+// PutOutbox replaces an outbox entry (after an attempt) and keeps the
+// queue index.
 func (tx *Tx) PutOutbox(e *OutboxEntry) error {
+	q := tx.btx.Bucket(bOutQueue)
+	var err error
+	if e.State == OutQueued {
+		err = q.Put(u64(e.Seq), nil)
+	} else {
+		err = q.Delete(u64(e.Seq))
+	}
+	if err != nil {
+		return err
+	}
 	return putJSON(tx.btx.Bucket(bOutbox), u64(e.Seq), e)
+}
+
+func recentKey(addr string, at time.Time, seq uint64) []byte {
+	k := []byte(strings.ToLower(addr) + "\x00")
+	ns := int64(0)
+	if at.After(time.Unix(0, 0)) {
+		ns = at.UnixNano()
+	}
+	k = binary.BigEndian.AppendUint64(k, uint64(ns))
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func (tx *Tx) indexRecent(e *OutboxEntry) error {
+	b := tx.btx.Bucket(bRecent)
+	for _, a := range e.To {
+		if err := b.Put(recentKey(a, e.Created, e.Seq), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountSentTo counts the outbox entries addressed to addr created at or
+// after since, from the index (rate limits).
+func (tx *Tx) CountSentTo(addr string, since time.Time) int {
+	prefix := []byte(strings.ToLower(addr) + "\x00")
+	start := recentKey(addr, since, 0)
+	n := 0
+	c := tx.btx.Bucket(bRecent).Cursor()
+	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// PruneRecent drops rate-limit index keys older than before.
+func (tx *Tx) PruneRecent(before time.Time) (int, error) {
+	b := tx.btx.Bucket(bRecent)
+	var old [][]byte
+	_ = b.ForEach(func(k, _ []byte) error {
+		i := bytes.IndexByte(k, 0)
+		if i >= 0 && len(k) == i+17 && int64(binary.BigEndian.Uint64(k[i+1:i+9])) < before.UnixNano() {
+			old = append(old, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(old), nil
+}
+
+// QueuedOutbox lists the queued entries in queue order, from the index;
+// filter may be nil.
+func (tx *Tx) QueuedOutbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, error) {
+	var out []*OutboxEntry
+	err := tx.btx.Bucket(bOutQueue).ForEach(func(k, _ []byte) error {
+		e, err := tx.OutboxEntry(binary.BigEndian.Uint64(k))
+		if err != nil {
+			return err
+		}
+		if filter == nil || filter(e) {
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// buildIndexes fills the schema 2 indexes from the records.
+func buildIndexes(tx *Tx) error {
+	if err := tx.btx.Bucket(bCases).ForEach(func(k, data []byte) error {
+		var c struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return fmt.Errorf("decode case %s: %w", k, err)
+		}
+		return tx.indexCaseState(string(k), c.State)
+	}); err != nil {
+		return err
+	}
+	es, err := tx.Outbox(nil)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if err := tx.indexRecent(e); err != nil {
+			return err
+		}
+		if err := tx.PutOutbox(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OutboxEntry returns one entry.

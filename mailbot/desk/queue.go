@@ -260,17 +260,5 @@ func (d *Desk) rateLimited(tx *store.Tx, now time.Time, to []string) bool {
 	if limit <= 0 || len(to) == 0 {
 		return false
 	}
-	since := now.Add(-time.Hour)
-	es, err := tx.Outbox(func(e *store.OutboxEntry) bool {
-		if e.Created.Before(since) {
-			return false
-		}
-		for _, a := range e.To {
-			if strings.EqualFold(a, to[0]) {
-				return true
-			}
-		}
-		return false
-	})
-	return err == nil && len(es) >= limit
+	return tx.CountSentTo(to[0], now.Add(-time.Hour)) >= limit
 }

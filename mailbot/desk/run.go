@@ -154,7 +154,7 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 	now := d.Now()
 	var due []*store.OutboxEntry
 	if err := d.Store.View(func(tx *store.Tx) error {
-		due, err = tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued && !e.NextAttempt.After(now) })
+		due, err = tx.QueuedOutbox(func(e *store.OutboxEntry) bool { return !e.NextAttempt.After(now) })
 		return err
 	}); err != nil {
 		return 0, 0, err
@@ -231,17 +231,13 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 func (d *Desk) noteOutbox() {
 	now := d.Now()
 	_ = d.Store.View(func(tx *store.Tx) error {
-		es, err := tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued })
+		es, err := tx.QueuedOutbox(nil)
 		var oldest time.Duration
 		for _, e := range es {
 			oldest = max(oldest, now.Sub(e.Created))
 		}
 		d.Health.Outbox(len(es), oldest)
-		cases, _ := tx.Cases()
-		counts := map[string]int{}
-		for _, c := range cases {
-			counts[c.State]++
-		}
+		counts := tx.CaseCounts()
 		for _, st := range []string{store.CaseDraft, store.CaseActive, store.CaseScheduled, store.CasePublished, store.CaseClosed, store.CaseCancelled} {
 			health.Cases.WithLabelValues(st).Set(float64(counts[st]))
 		}
@@ -257,7 +253,7 @@ func isCoordinatorNotice(kind string) bool {
 func (d *Desk) OutboxPending() (queued, due int, err error) {
 	now := d.Now()
 	err = d.Store.View(func(tx *store.Tx) error {
-		es, err := tx.Outbox(func(e *store.OutboxEntry) bool { return e.State == store.OutQueued })
+		es, err := tx.QueuedOutbox(nil)
 		for _, e := range es {
 			if !e.NextAttempt.After(now) {
 				due++

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,13 +47,9 @@ type TickResult struct {
 func (d *Desk) Tick(now time.Time) (TickResult, error) {
 	var ids []string
 	if err := d.Store.View(func(tx *store.Tx) error {
-		cs, err := tx.Cases()
-		for _, c := range cs {
-			if c.State != store.CaseClosed && c.State != store.CaseCancelled && c.State != store.CaseDraft {
-				ids = append(ids, c.ID)
-			}
-		}
-		return err
+		ids = tx.CaseIDs(store.CaseActive, store.CaseScheduled, store.CasePublished)
+		slices.Sort(ids)
+		return nil
 	}); err != nil {
 		return TickResult{}, err
 	}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestIndexesFollowTheRecords(t *testing.T) {
+	s, _ := open(t)
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	err := s.Update(func(tx *Tx) error {
+		for _, c := range []*Case{{ID: "A", State: CaseActive}, {ID: "B", State: CaseDraft}, {ID: "C", State: CaseActive}} {
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+		}
+		for i, to := range [][]string{{"x@v.example"}, {"X@V.example", "y@v.example"}, {"y@v.example"}} {
+			if err := tx.Enqueue(&OutboxEntry{MessageID: "m" + string(rune('0'+i)), To: to, Created: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Update(func(tx *Tx) error {
+		c, _ := tx.Case("B")
+		c.State = CaseScheduled
+		if err := tx.PutCase(c); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := tx.OutboxEntry(1)
+		e.State = OutSent
+		return tx.PutOutbox(e)
+	})
+	s.View(func(tx *Tx) error {
+		if got := tx.CaseIDs(CaseActive, CaseScheduled); !slices.Equal(got, []string{"A", "C", "B"}) {
+			t.Errorf("CaseIDs = %v", got)
+		}
+		if got := tx.CaseIDs(CaseDraft); len(got) != 0 {
+			t.Errorf("draft after the state changed: %v", got)
+		}
+		if got := tx.CaseCounts(); got[CaseActive] != 2 || got[CaseScheduled] != 1 || got[CaseDraft] != 0 {
+			t.Errorf("CaseCounts = %v", got)
+		}
+		q, err := tx.QueuedOutbox(nil)
+		if err != nil || len(q) != 2 || q[0].Seq != 2 || q[1].Seq != 3 {
+			t.Errorf("QueuedOutbox = %v, %v", q, err)
+		}
+		if n := tx.CountSentTo("x@v.example", t0); n != 2 {
+			t.Errorf("CountSentTo x since t0 = %d, want 2 (case-insensitive)", n)
+		}
+		if n := tx.CountSentTo("x@v.example", t0.Add(30*time.Minute)); n != 1 {
+			t.Errorf("CountSentTo x since t0+30m = %d, want 1", n)
+		}
+		if n := tx.CountSentTo("y@v.example", t0.Add(time.Hour)); n != 2 {
+			t.Errorf("CountSentTo y = %d, want 2", n)
+		}
+		return nil
+	})
+	s.Update(func(tx *Tx) error {
+		n, err := tx.PruneRecent(t0.Add(90 * time.Minute))
+		if err != nil || n != 3 {
+			t.Errorf("PruneRecent = %d, %v; want 3 keys (x twice, y once)", n, err)
+		}
+		if n := tx.CountSentTo("y@v.example", t0); n != 1 {
+			t.Errorf("after prune, y = %d", n)
+		}
+		return nil
+	})
+}
+
+// A schema 1 file (no indexes) gets them built at open.
+func TestMigrationBuildsIndexes(t *testing.T) {
+	s, path := open(t)
+	s.Update(func(tx *Tx) error {
+		tx.PutCase(&Case{ID: "A", State: CaseActive})
+		tx.Enqueue(&OutboxEntry{MessageID: "m1", To: []string{"x@v.example"}, Created: time.Now()})
+		e := &OutboxEntry{MessageID: "m2", To: []string{"x@v.example"}, Created: time.Now(), State: OutSent}
+		return tx.Enqueue(e)
+	})
+	s.db.Update(func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bOutQueue, bRecent, bCaseState} {
+			if err := btx.DeleteBucket(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return btx.Bucket(bMeta).Put(keySchema, u64(1))
+	})
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.View(func(tx *Tx) error {
+		if got := tx.CaseIDs(CaseActive); !slices.Equal(got, []string{"A"}) {
+			t.Errorf("CaseIDs after migration = %v", got)
+		}
+		if q, _ := tx.QueuedOutbox(nil); len(q) != 1 || q[0].MessageID != "m1" {
+			t.Errorf("QueuedOutbox after migration = %v", q)
+		}
+		if n := tx.CountSentTo("x@v.example", time.Time{}); n != 2 {
+			t.Errorf("CountSentTo after migration = %d", n)
+		}
+		return nil
+	})
+}
+
+func TestBeforeCommitRunsInsideAndCanRollBack(t *testing.T) {
+	s, _ := open(t)
+	boom := errors.New("boom")
+	err := s.Update(func(tx *Tx) error {
+		tx.BeforeCommit(func() error { return tx.PutCase(&Case{ID: "late", State: CaseDraft}) })
+		tx.BeforeCommit(func() error { return boom })
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	s.View(func(tx *Tx) error {
+		if tx.HasCase("late") {
+			t.Error("a failing hook must roll back the transaction")
+		}
+		return nil
+	})
+	s.Update(func(tx *Tx) error {
+		tx.BeforeCommit(func() error { return tx.PutCase(&Case{ID: "late", State: CaseDraft}) })
+		return nil
+	})
+	s.View(func(tx *Tx) error {
+		if !tx.HasCase("late") {
+			t.Error("a hook's writes must commit")
+		}
+		return nil
+	})
+}
