@@ -160,48 +160,9 @@ func reasonOf(err error) string {
 func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Result, error) {
 	now := d.Now()
 	var res Result
-	err := d.Store.Update(func(tx *store.Tx) error {
-		res = Result{}
-		if e, err := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID); err == nil {
-			res = Result{Dest: e.Dest, Outcome: e.Outcome, Reason: e.Reason, Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
-			return nil
-		}
-		if e, err := tx.Ledger(hash); err == nil {
-			// A second copy of a message already handled: one effect only.
-			dup := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now,
-				Outcome: store.OutcomeDuplicate, Dest: d.Cfg.IMAP.ProcessedMailbox, MessageID: e.MessageID}
-			if err := tx.PutLedger(dup, nil); err != nil {
-				return err
-			}
-			res = Result{Dest: dup.Dest, Outcome: store.OutcomeDuplicate, Reason: "copy of a message already handled (" + e.Outcome + ")",
-				Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
-			return nil
-		}
-		entry := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now}
-		if msg != nil {
-			entry.MessageID, entry.From = msg.MessageID, msg.From.Addr
-			entry.Encrypted, entry.SignedBy = msg.Encrypted, msg.SignedBy
-			if v.outcome == "" {
-				var err error
-				v, err = d.classify(tx, now, msg)
-				if err != nil {
-					return err
-				}
-			}
-		}
-		entry.Outcome, entry.Reason, entry.Case, entry.Vendor, entry.Authenticated = v.outcome, v.reason, v.caseID, v.vendor, v.auth
-		entry.Dest = d.Cfg.IMAP.ProcessedMailbox
-		if v.outcome == store.OutcomeQuarantine {
-			entry.Dest = d.Cfg.IMAP.QuarantineMailbox
-			if err := d.triage(tx, now, entry); err != nil {
-				return err
-			}
-		}
-		if err := tx.PutLedger(entry, in.Raw); err != nil {
-			return err
-		}
-		res = Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, Vendor: entry.Vendor, MessageID: entry.MessageID}
-		return nil
+	err := d.Store.Update(func(tx *store.Tx) (err error) {
+		res, err = d.recordTx(tx, now, in, hash, msg, v)
+		return err
 	})
 	var rb *errRollback
 	if errors.As(err, &rb) {
@@ -238,6 +199,51 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 		d.queued()
 	}
 	return res, nil
+}
+
+// recordTx is record's work inside tx: ledger lookup, classification (when
+// msg is given and v is empty), effects, ledger entry.
+func (d *Desk) recordTx(tx *store.Tx, now time.Time, in Inbound, hash string, msg *open.Message, v verdict) (Result, error) {
+	var res Result
+	if e, err := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID); err == nil {
+		res = Result{Dest: e.Dest, Outcome: e.Outcome, Reason: e.Reason, Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
+		return res, nil
+	}
+	if e, err := tx.Ledger(hash); err == nil {
+		// A second copy of a message already handled: one effect only.
+		dup := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now,
+			Outcome: store.OutcomeDuplicate, Dest: d.Cfg.IMAP.ProcessedMailbox, MessageID: e.MessageID}
+		if err := tx.PutLedger(dup, nil); err != nil {
+			return Result{}, err
+		}
+		res = Result{Dest: dup.Dest, Outcome: store.OutcomeDuplicate, Reason: "copy of a message already handled (" + e.Outcome + ")",
+			Case: e.Case, Vendor: e.Vendor, MessageID: e.MessageID, Again: true}
+		return res, nil
+	}
+	entry := &store.LedgerEntry{Hash: hash, Mailbox: in.Mailbox, UIDValid: in.UIDValidity, UID: in.UID, Time: now}
+	if msg != nil {
+		entry.MessageID, entry.From = msg.MessageID, msg.From.Addr
+		entry.Encrypted, entry.SignedBy = msg.Encrypted, msg.SignedBy
+		if v.outcome == "" {
+			var err error
+			v, err = d.classify(tx, now, msg)
+			if err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	entry.Outcome, entry.Reason, entry.Case, entry.Vendor, entry.Authenticated = v.outcome, v.reason, v.caseID, v.vendor, v.auth
+	entry.Dest = d.Cfg.IMAP.ProcessedMailbox
+	if v.outcome == store.OutcomeQuarantine {
+		entry.Dest = d.Cfg.IMAP.QuarantineMailbox
+		if err := d.triage(tx, now, entry); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := tx.PutLedger(entry, in.Raw); err != nil {
+		return Result{}, err
+	}
+	return Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, Vendor: entry.Vendor, MessageID: entry.MessageID}, nil
 }
 
 // triage tells the coordinators about a quarantined message. Nothing goes

@@ -88,38 +88,59 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 		return 0, err
 	}
 	n := 0
-	const batch = 50
-	for len(uids) > 0 && ctx.Err() == nil {
-		chunk := uids[:min(batch, len(uids))]
-		uids = uids[len(chunk):]
-		// Each message is moved right after its commit, so a crash repeats
-		// at most one MOVE.
-		ferr := c.Fetch(chunk, func(uid imap.UID, raw []byte, ferr error) error {
-			in := Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(uid), Raw: raw}
-			var tl *inbox.TooLargeError
-			var res Result
-			var err error
-			if errors.As(ferr, &tl) {
-				res, err = d.record(in, fmt.Sprintf("uid-%d-%d-%d", uv, uid, tl.Size), nil,
-					quarantine(fmt.Sprintf("too large (%d bytes)", tl.Size), "", ""))
-			} else if ferr != nil {
-				return ferr
-			} else {
-				res, err = d.Handle(in)
-			}
-			if err != nil {
-				d.Log.Error("store write failed: message left in the mailbox for a later pass", "uid", uid, "err", err)
-				return err
-			}
-			if err := c.Move(uid, res.Dest); err != nil {
-				return fmt.Errorf("move uid %d to %s: %w", uid, res.Dest, err)
-			}
-			n++
-			return nil
-		})
-		if ferr != nil {
-			return n, ferr
+	// A batch is read with one FETCH, recorded in one transaction and
+	// moved with one MOVE per destination: commit first, then MOVE, so a
+	// crash in between repeats only the MOVE (the ledger knows the UIDs).
+	// The byte budget keeps large messages from piling up in memory.
+	const batchBytes, batchCount = 8 << 20, 100
+	err = c.FetchBatches(uids, batchBytes, batchCount, func(fs []inbox.Fetched) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
+		// ins[i] became res[i]: too large ones first (recorded without
+		// being read), then the batch.
+		var ins, batch []Inbound
+		var res []Result
+		for _, f := range fs {
+			var tl *inbox.TooLargeError
+			if errors.As(f.Err, &tl) {
+				in := Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(f.UID)}
+				r, err := d.record(in, fmt.Sprintf("uid-%d-%d-%d", uv, f.UID, tl.Size), nil,
+					quarantine(fmt.Sprintf("too large (%d bytes)", tl.Size), "", ""))
+				if err != nil {
+					d.Log.Error("store write failed: message left in the mailbox for a later pass", "uid", f.UID, "err", err)
+					return err
+				}
+				ins, res = append(ins, in), append(res, r)
+				continue
+			}
+			batch = append(batch, Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(f.UID), Raw: f.Raw})
+		}
+		got, herr := d.HandleBatch(batch)
+		ins, res = append(ins, batch[:len(got)]...), append(res, got...)
+		// Move what was recorded, even when the rest failed.
+		dests := map[string][]imap.UID{}
+		var order []string
+		for i, r := range res {
+			if dests[r.Dest] == nil {
+				order = append(order, r.Dest)
+			}
+			dests[r.Dest] = append(dests[r.Dest], imap.UID(ins[i].UID))
+		}
+		for _, dest := range order {
+			if err := c.MoveAll(dests[dest], dest); err != nil {
+				return fmt.Errorf("move %d messages to %s: %w", len(dests[dest]), dest, err)
+			}
+			n += len(dests[dest])
+		}
+		if herr != nil {
+			d.Log.Error("store write failed: message left in the mailbox for a later pass", "err", herr)
+			return herr
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	return n, ctx.Err()
 }

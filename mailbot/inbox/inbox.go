@@ -627,30 +627,7 @@ func (c *Client) Move(uid imap.UID, dest string) error {
 			c.log.Debug("imap move: uid already gone", "uid", uid)
 			return nil
 		}
-		w.kick()
-		switch moveMethod(c.ic.Caps()) {
-		case moveNative:
-			// The library checks the MOVE capability itself too, so
-			// this never takes its unsafe fallback.
-			_, err := c.ic.Move(set, dest).Wait()
-			return err
-		case moveUIDPlus:
-			if _, err := c.ic.Copy(set, dest).Wait(); err != nil {
-				return fmt.Errorf("copy: %w", err)
-			}
-			w.kick()
-			store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}
-			if err := c.ic.Store(set, store, nil).Close(); err != nil {
-				return fmt.Errorf("store \\Deleted: %w", err)
-			}
-			w.kick()
-			if err := c.ic.UIDExpunge(set).Close(); err != nil {
-				return fmt.Errorf("uid expunge: %w", err)
-			}
-			return nil
-		default:
-			return ErrNoMove
-		}
+		return c.moveSet(w, set, dest)
 	})
 }
 

@@ -1,0 +1,102 @@
+package desk
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coordbot/coordbot/store"
+)
+
+// outcomeOf is what a run did, comparable between runs.
+type outcomeOf struct {
+	results []string
+	notices []string
+	parts   []string
+	events  []string
+}
+
+func (f *fixture) observe(res []Result) outcomeOf {
+	var o outcomeOf
+	for _, r := range res {
+		o.results = append(o.results, fmt.Sprintf("%s→%s %s %s again=%v", r.Outcome, r.Dest, r.Case, r.Vendor, r.Again))
+	}
+	f.d.Store.View(func(tx *store.Tx) error {
+		q, _ := tx.QueuedOutbox(nil)
+		for _, e := range q {
+			o.notices = append(o.notices, e.Kind+" "+strings.Join(e.To, ","))
+		}
+		ps, _ := tx.Participations(f.caseID)
+		for _, p := range ps {
+			o.parts = append(o.parts, p.Vendor+" "+p.State)
+		}
+		evs, _ := tx.Events(f.caseID)
+		for _, e := range evs {
+			o.events = append(o.events, e.Kind+" "+e.Vendor)
+		}
+		return nil
+	})
+	slices.Sort(o.notices)
+	return o
+}
+
+// TestHandleBatchMatchesHandle: a batch has exactly the effects of the same
+// messages handled one by one, in order: answers, a second copy inside the
+// batch, junk, a stranger, and a command mail that is refused (which makes
+// the batch fall back to one by one).
+func TestHandleBatchMatchesHandle(t *testing.T) {
+	f := newFixture(t)
+	yes := mailFrom(acmeAddr, "Re: ["+f.caseID+"]", "", "Request detail: yes\n")
+	no := mailFrom(betaAddr, "Re: ["+f.caseID+"]", f.ovID["beta"], "Request detail: no\n")
+	junk := []byte("\x00\x01garbage without header end")
+	stranger := mailFrom("stranger@example.org", "Re: ["+f.caseID+"]", "", "Request detail: yes\n")
+	command := mailFrom(coordAddr, "commands", "", "#coordbot case "+f.caseID+"\n#coordbot publish\n")
+	for _, tc := range []struct {
+		name string
+		raws [][]byte
+	}{
+		{"answers, copy, junk, stranger", [][]byte{yes, no, yes, junk, stranger}},
+		{"with a refused command mail", [][]byte{yes, command, no}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := snapshot(f)
+			ins := make([]Inbound, len(tc.raws))
+			for i, raw := range tc.raws {
+				ins[i] = Inbound{Mailbox: "INBOX", UIDValidity: 7, UID: uint32(1000 + i), Raw: raw}
+			}
+			var single []Result
+			for _, in := range ins {
+				r, err := f.d.Handle(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				single = append(single, r)
+			}
+			want := f.observe(single)
+			restore(f, base)
+			got, err := f.d.HandleBatch(ins)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := f.observe(got)
+			if fmt.Sprint(have) != fmt.Sprint(want) {
+				t.Fatalf("batch:\n%v\none by one:\n%v", have, want)
+			}
+			// Again as a batch (a crash before the MOVE): nothing new.
+			again, err := f.d.HandleBatch(ins)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range again {
+				if !r.Again || r.MessageID != got[i].MessageID {
+					t.Fatalf("repeat %d: %+v, first %+v", i, r, got[i])
+				}
+			}
+			if fmt.Sprint(f.observe(got)) != fmt.Sprint(have) {
+				t.Fatal("a repeated batch changed the store")
+			}
+			restore(f, base)
+		})
+	}
+}
