@@ -261,6 +261,21 @@ func (s *Store) Check() error {
 type Tx struct {
 	btx    *bolt.Tx
 	before []func() error
+	locals map[any]any
+}
+
+// Local returns the transaction's value for key, made by init on first
+// use: state a caller keeps for the length of one transaction.
+func (tx *Tx) Local(key any, init func() any) any {
+	if v, ok := tx.locals[key]; ok {
+		return v
+	}
+	if tx.locals == nil {
+		tx.locals = map[any]any{}
+	}
+	v := init()
+	tx.locals[key] = v
+	return v
 }
 
 // BeforeCommit runs f after the transaction's function returned without

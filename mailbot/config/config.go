@@ -76,6 +76,8 @@ type SMTP struct {
 	CAFile       string `toml:"ca_file"`
 	SentMailbox  string `toml:"sent_mailbox"`
 	HelloName    string `toml:"hello_name"`
+	// Connections is how many SMTP sessions send in parallel.
+	Connections int `toml:"connections"`
 }
 
 // PGP configures the robot key and the crypto policy.
@@ -228,6 +230,9 @@ func (c *Config) Defaults() {
 	c.IMAP.TokenFile, c.IMAP.CAFile = abs(c.IMAP.TokenFile), abs(c.IMAP.CAFile)
 	c.SMTP.TokenFile, c.SMTP.CAFile = abs(c.SMTP.TokenFile), abs(c.SMTP.CAFile)
 	def(&c.SMTP.Security, "starttls")
+	if c.SMTP.Connections == 0 {
+		c.SMTP.Connections = 4
+	}
 	c.SMTP.PasswordFile = abs(c.SMTP.PasswordFile)
 	def(&c.PGP.KeyFile, filepath.Join(c.Bot.DataDir, "robot.asc"))
 	c.PGP.KeyFile = abs(c.PGP.KeyFile)
@@ -318,6 +323,9 @@ func (c *Config) Validate() error {
 	add(oneOf("smtp.security", c.SMTP.Security, "tls", "starttls", "none"))
 	add(checkAddr("imap.address", c.IMAP.Address, c.IMAP.Security))
 	add(checkAddr("smtp.address", c.SMTP.Address, c.SMTP.Security))
+	if c.SMTP.Connections < 1 || c.SMTP.Connections > 64 {
+		add(fmt.Errorf("smtp.connections: %d must be between 1 and 64", c.SMTP.Connections))
+	}
 	for _, a := range []struct{ key, auth, file, cmd string }{
 		{"imap", c.IMAP.Auth, c.IMAP.TokenFile, c.IMAP.TokenCommand}, {"smtp", c.SMTP.Auth, c.SMTP.TokenFile, c.SMTP.TokenCommand},
 	} {

@@ -3,7 +3,9 @@ package desk
 import (
 	"fmt"
 	"net/mail"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -11,7 +13,7 @@ import (
 	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/notice"
 	"github.com/coordbot/coordbot/mailbot/process"
-	"github.com/coordbot/coordbot/mailbot/seal"
+	sealpkg "github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -213,14 +215,14 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 			Body:       body,
 			LoopHeader: d.Cfg.Bot.Address,
 		}
-		sm := &seal.Message{Header: m.Header(), Body: body}
+		sm := &sealpkg.Message{Header: m.Header(), Body: body}
 		if n.Kind == process.KindDetail && c != nil {
 			for _, a := range c.Attach {
-				sm.Attachments = append(sm.Attachments, seal.Attachment{Filename: a.Name, ContentType: a.ContentType, Data: a.Data})
+				sm.Attachments = append(sm.Attachments, sealpkg.Attachment{Filename: a.Name, ContentType: a.ContentType, Data: a.Data})
 			}
 		}
-		var raw []byte
 		encrypted := len(r.keys) > 0
+		var seal func() ([]byte, error)
 		if encrypted {
 			if c != nil {
 				// The title travels only inside the encryption (T9).
@@ -230,23 +232,24 @@ func (d *Desk) queue(tx *store.Tx, now time.Time, c *store.Case, n process.Notic
 				sm.ProtectedSubject = subj + " " + n.Fields["subject"]
 			}
 			// Encrypted to the robot too, so the Sent copy stays readable by the desk.
-			raw, err = seal.Encrypt(sm, robot, append(append([]*openpgp.Entity{}, r.keys...), robot), now)
+			to := append(append([]*openpgp.Entity{}, r.keys...), robot)
+			seal = func() ([]byte, error) { return sealpkg.Encrypt(sm, robot, to, now) }
 		} else {
 			if confidential(n.Kind) && d.Cfg.PGP.EncryptedDetail() {
 				// The process rules hold the detail before this; this is the last fence.
 				return fmt.Errorf("refusing to send the %s notice of %s unencrypted", n.Kind, n.Case)
 			}
-			raw, err = seal.Sign(sm, robot, now)
-		}
-		if err != nil {
-			return fmt.Errorf("seal %s notice of %s: %w", n.Kind, n.Case, err)
+			seal = func() ([]byte, error) { return sealpkg.Sign(sm, robot, now) }
 		}
 		e := &store.OutboxEntry{MessageID: m.MessageID, Case: n.Case, Vendor: n.Vendor, Kind: n.Kind,
-			From: d.Cfg.Bot.Address, To: r.to, Raw: raw, Encrypted: encrypted, Created: now}
+			From: d.Cfg.Bot.Address, To: r.to, Encrypted: encrypted, Created: now}
 		// Due at once (zero NextAttempt), even when queued by a pass run "as of" a later time.
 		if err := tx.Enqueue(e); err != nil {
 			return fmt.Errorf("queue %s notice: %w", n.Kind, err)
 		}
+		// Sealed just before the commit, together with the transaction's
+		// other notices, on every core.
+		sealsOf(tx).add(e, n, seal)
 		d.Log.Debug("notice queued", "case", n.Case, "vendor", n.Vendor, "kind", n.Kind, "message_id", m.MessageID,
 			"to", strings.Join(r.to, ","), "encrypted", encrypted)
 	}
@@ -261,4 +264,62 @@ func (d *Desk) rateLimited(tx *store.Tx, now time.Time, to []string) bool {
 		return false
 	}
 	return tx.CountSentTo(to[0], now.Add(-time.Hour)) >= limit
+}
+
+// sealJobs are the notices queued in one transaction, sealed together
+// before it commits: signing and encrypting hundreds of notices of a mass
+// case spread over the cores instead of running one after another.
+type sealJobs struct {
+	jobs []sealJob
+}
+
+type sealJob struct {
+	e    *store.OutboxEntry
+	n    process.Notice
+	seal func() ([]byte, error)
+}
+
+type sealKey struct{}
+
+func sealsOf(tx *store.Tx) *sealJobs {
+	return tx.Local(sealKey{}, func() any {
+		s := &sealJobs{}
+		tx.BeforeCommit(func() error { return s.run(tx) })
+		return s
+	}).(*sealJobs)
+}
+
+func (s *sealJobs) add(e *store.OutboxEntry, n process.Notice, seal func() ([]byte, error)) {
+	s.jobs = append(s.jobs, sealJob{e, n, seal})
+}
+
+func (s *sealJobs) run(tx *store.Tx) error {
+	jobs := s.jobs
+	s.jobs = nil
+	errs := make([]error, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				jobs[i].e.Raw, errs[i] = jobs[i].seal()
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, j := range jobs {
+		if errs[i] != nil {
+			return fmt.Errorf("seal %s notice of %s: %w", j.n.Kind, j.n.Case, errs[i])
+		}
+		if err := tx.PutOutbox(j.e); err != nil {
+			return fmt.Errorf("queue %s notice: %w", j.n.Kind, err)
+		}
+	}
+	return nil
 }

@@ -53,7 +53,7 @@ func SMTPConfig(cfg *config.Config) (smtpout.Config, error) {
 		hello = botDomain(cfg)
 	}
 	sc := smtpout.Config{Address: cfg.SMTP.Address, Security: cfg.SMTP.Security, Username: cfg.SMTP.Username, Password: pw,
-		HelloName: hello, Auth: cfg.SMTP.Auth}
+		HelloName: hello, Auth: cfg.SMTP.Auth, Connections: cfg.SMTP.Connections}
 	if cfg.SMTP.Auth == auth.XOAUTH2 {
 		file, command := cfg.SMTP.TokenFile, cfg.SMTP.TokenCommand
 		sc.Token = func() (string, error) { return auth.Token(file, command) }
@@ -167,10 +167,12 @@ type Sender interface {
 	Send(ctx context.Context, from string, to []string, raw []byte) error
 }
 
-// Drain sends every queued notice that is due. A sent notice is recorded
-// right after the server accepted it; a crash in between is the only way a
-// notice goes out twice, and then with the same Message-ID. appendSent,
-// when not nil, stores a copy in the Sent mailbox.
+// Drain sends every queued notice that is due, over up to
+// smtp.connections sessions at once. A sent notice is recorded right after
+// the server accepted it, several per transaction when they come in
+// together; a crash in between is the only way a notice goes out twice,
+// and then with the same Message-ID. appendSent, when not nil, stores a
+// copy in the Sent mailbox (best effort, after the sends).
 func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) error) (sent, failed int, err error) {
 	now := d.Now()
 	var due []*store.OutboxEntry
@@ -180,72 +182,147 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 	}); err != nil {
 		return 0, 0, err
 	}
-	for _, e := range due {
-		if ctx.Err() != nil {
-			return sent, failed, ctx.Err()
-		}
-		t0 := time.Now()
-		serr := s.Send(ctx, e.From, e.To, e.Raw)
-		log := d.Log.With("case", e.Case, "vendor", e.Vendor, "kind", e.Kind, "message_id", e.MessageID, "attempt", e.Attempts+1)
-		err := d.Store.Update(func(tx *store.Tx) error {
-			cur, err := tx.OutboxEntry(e.Seq)
-			if err != nil {
-				return err
+	if len(due) == 0 {
+		d.noteOutbox()
+		return 0, 0, nil
+	}
+	type result struct {
+		e    *store.OutboxEntry
+		serr error
+		took time.Duration
+	}
+	sendCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	jobs := make(chan *store.OutboxEntry)
+	results := make(chan result, len(due))
+	var wg sync.WaitGroup
+	for range min(max(d.Cfg.SMTP.Connections, 1), len(due)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range jobs {
+				t0 := time.Now()
+				serr := s.Send(sendCtx, e.From, e.To, e.Raw)
+				results <- result{e, serr, time.Since(t0)}
 			}
-			cur.Attempts++
-			switch {
-			case serr == nil:
-				cur.State, cur.SentAt, cur.LastError = store.OutSent, d.Now(), ""
-			case smtpout.IsTemporary(serr):
-				cur.LastError = serr.Error()
-				// Backoff(0) is the first retry's delay.
-				cur.NextAttempt = d.Now().Add(smtpout.Backoff(cur.Attempts - 1))
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, e := range due {
+			select {
+			case jobs <- e:
+			case <-sendCtx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	var copies [][]byte
+	var recordErr error
+	for r := range results {
+		// Whatever else has arrived is recorded in the same transaction.
+		batch := []result{r}
+	more:
+		for len(batch) < 256 {
+			select {
+			case r2, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r2)
 			default:
-				cur.State, cur.LastError = store.OutFailed, serr.Error()
-				if !isCoordinatorNotice(cur.Kind) {
-					var c *store.Case
-					if cur.Case != "" {
-						c, _ = tx.Case(cur.Case)
-					}
-					n := process.Notice{Kind: process.KindBounceNotice, Case: cur.Case, ToCoordinators: true,
-						Fields: map[string]string{"reason": "sending the " + cur.Kind + " notice failed permanently: " + serr.Error(),
-							"message_id": cur.MessageID, "vendor": cur.Vendor}}
-					if err := d.queue(tx, d.Now(), c, n); err != nil {
-						return err
-					}
+				break more
+			}
+		}
+		if recordErr != nil {
+			// The server may have taken them; they stay queued and go
+			// again with the same Message-ID.
+			continue
+		}
+		err := d.Store.Update(func(tx *store.Tx) error {
+			for _, r := range batch {
+				if err := d.recordSend(tx, r.e, r.serr); err != nil {
+					return err
 				}
 			}
-			*e = *cur
-			return tx.PutOutbox(cur)
+			return nil
 		})
 		if err != nil {
-			// The server may have taken it; the entry stays queued and goes
-			// again with the same Message-ID.
-			log.Error("recording a send failed", "err", err)
-			return sent, failed, err
+			d.Log.Error("recording sends failed", "notices", len(batch), "err", err)
+			recordErr = err
+			stop()
+			continue
 		}
-		d.Health.SMTP(serr == nil || !smtpout.IsTemporary(serr), serr)
-		switch e.State {
-		case store.OutSent:
-			health.Notices.WithLabelValues(e.Kind, "sent").Inc()
-			sent++
-			log.Info("notice sent", "outcome", "sent", "duration", time.Since(t0).Round(time.Millisecond))
-			if appendSent != nil {
-				if err := appendSent(e.Raw); err != nil {
-					log.Warn("copy to the sent mailbox failed", "err", err)
+		for _, r := range batch {
+			e := r.e
+			log := d.Log.With("case", e.Case, "vendor", e.Vendor, "kind", e.Kind, "message_id", e.MessageID, "attempt", e.Attempts)
+			d.Health.SMTP(r.serr == nil || !smtpout.IsTemporary(r.serr), r.serr)
+			switch e.State {
+			case store.OutSent:
+				health.Notices.WithLabelValues(e.Kind, "sent").Inc()
+				sent++
+				log.Info("notice sent", "outcome", "sent", "duration", r.took.Round(time.Millisecond))
+				if appendSent != nil {
+					copies = append(copies, e.Raw)
 				}
+			case store.OutFailed:
+				health.Notices.WithLabelValues(e.Kind, "failed").Inc()
+				failed++
+				log.Error("notice failed permanently", "outcome", "failed", "err", r.serr)
+			default:
+				health.Notices.WithLabelValues(e.Kind, "retry").Inc()
+				log.Warn("notice deferred", "outcome", "retry", "next", e.NextAttempt, "err", r.serr)
 			}
-		case store.OutFailed:
-			health.Notices.WithLabelValues(e.Kind, "failed").Inc()
-			failed++
-			log.Error("notice failed permanently", "outcome", "failed", "err", serr)
-		default:
-			health.Notices.WithLabelValues(e.Kind, "retry").Inc()
-			log.Warn("notice deferred", "outcome", "retry", "next", e.NextAttempt, "err", serr)
+		}
+	}
+	for _, raw := range copies {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := appendSent(raw); err != nil {
+			d.Log.Warn("copy to the sent mailbox failed", "err", err)
 		}
 	}
 	d.noteOutbox()
-	return sent, failed, nil
+	if recordErr != nil {
+		return sent, failed, recordErr
+	}
+	return sent, failed, ctx.Err()
+}
+
+// recordSend records one attempt's outcome in e (and the store).
+func (d *Desk) recordSend(tx *store.Tx, e *store.OutboxEntry, serr error) error {
+	cur, err := tx.OutboxEntry(e.Seq)
+	if err != nil {
+		return err
+	}
+	cur.Attempts++
+	switch {
+	case serr == nil:
+		cur.State, cur.SentAt, cur.LastError = store.OutSent, d.Now(), ""
+	case smtpout.IsTemporary(serr):
+		cur.LastError = serr.Error()
+		// Backoff(0) is the first retry's delay.
+		cur.NextAttempt = d.Now().Add(smtpout.Backoff(cur.Attempts - 1))
+	default:
+		cur.State, cur.LastError = store.OutFailed, serr.Error()
+		if !isCoordinatorNotice(cur.Kind) {
+			var c *store.Case
+			if cur.Case != "" {
+				c, _ = tx.Case(cur.Case)
+			}
+			n := process.Notice{Kind: process.KindBounceNotice, Case: cur.Case, ToCoordinators: true,
+				Fields: map[string]string{"reason": "sending the " + cur.Kind + " notice failed permanently: " + serr.Error(),
+					"message_id": cur.MessageID, "vendor": cur.Vendor}}
+			if err := d.queue(tx, d.Now(), c, n); err != nil {
+				return err
+			}
+		}
+	}
+	*e = *cur
+	return tx.PutOutbox(cur)
 }
 
 // noteOutbox records the outbox depth and the age of its oldest entry.
