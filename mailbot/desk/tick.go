@@ -45,21 +45,32 @@ type TickResult struct {
 // commit together, so a second pass at the same instant, or a pass after a
 // crash in the middle of one, sends nothing twice.
 func (d *Desk) Tick(now time.Time) (TickResult, error) {
-	var ids []string
+	// One read-only look at every open case; a write transaction (and its
+	// fsync) only for the cases with something due.
+	var ids, due []string
 	if err := d.Store.View(func(tx *store.Tx) error {
 		ids = tx.CaseIDs(store.CaseActive, store.CaseScheduled, store.CasePublished)
 		slices.Sort(ids)
+		vendors := map[string]*store.Vendor{}
+		for _, id := range ids {
+			_, _, acts, err := d.dueActions(tx, now, id, vendors)
+			if err != nil {
+				return fmt.Errorf("tick %s: %w", id, err)
+			}
+			if len(acts) > 0 {
+				due = append(due, id)
+			}
+		}
 		return nil
 	}); err != nil {
 		return TickResult{}, err
 	}
-	var res TickResult
-	for _, id := range ids {
+	res := TickResult{Cases: len(ids)}
+	for _, id := range due {
 		n, err := d.tickCase(now, id)
 		if err != nil {
 			return res, fmt.Errorf("tick %s: %w", id, err)
 		}
-		res.Cases++
 		res.Actions += n
 	}
 	if res.Actions > 0 {
@@ -70,45 +81,62 @@ func (d *Desk) Tick(now time.Time) (TickResult, error) {
 	return res, nil
 }
 
+// dueActions reads a case and what the scheduler owes it as of now.
+// vendors caches vendor records across the cases of one pass.
+func (d *Desk) dueActions(tx *store.Tx, now time.Time, id string, vendors map[string]*store.Vendor) (*store.Case, []*store.Participation, []schedule.Action, error) {
+	c, err := tx.Case(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	parts, err := tx.Participations(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	evs, err := tx.Events(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var states []schedule.VendorState
+	for _, p := range parts {
+		v := vendors[p.Vendor]
+		if v == nil {
+			if v, err = tx.Vendor(p.Vendor); err != nil {
+				return nil, nil, nil, err
+			}
+			vendors[p.Vendor] = v
+		}
+		st := schedule.VendorState{Vendor: v, Part: p, AnsweredAt: p.LastInbound,
+			// Every notice goes to all of a vendor's usable contacts at once.
+			AllContactsTried: p.State != store.PartNew}
+		for _, e := range evs {
+			switch {
+			case e.Vendor != p.Vendor:
+			case e.Kind == EvUnreachableStage:
+				st.StageAppliedAt = e.Time
+			case e.Kind == process.EvRegistrationRequested:
+				st.RegistrationRequestedAt = e.Time
+			}
+		}
+		states = append(states, st)
+	}
+	return c, parts, schedule.Due(now, d.schedulePolicy(), c, states, tx.Keyed), nil
+}
+
+// tickCase applies the due actions of one case in one transaction. The
+// pass found some in a read-only look; they are computed again here, under
+// the write lock, so what commits is what is due.
 func (d *Desk) tickCase(now time.Time, id string) (int, error) {
 	n := 0
 	err := d.Store.Update(func(tx *store.Tx) error {
 		n = 0
-		c, err := tx.Case(id)
+		c, parts, acts, err := d.dueActions(tx, now, id, map[string]*store.Vendor{})
 		if err != nil {
 			return err
 		}
-		parts, err := tx.Participations(id)
-		if err != nil {
-			return err
-		}
-		evs, err := tx.Events(id)
-		if err != nil {
-			return err
-		}
-		var states []schedule.VendorState
 		byVendor := map[string]*store.Participation{}
 		for _, p := range parts {
-			v, err := tx.Vendor(p.Vendor)
-			if err != nil {
-				return err
-			}
 			byVendor[p.Vendor] = p
-			st := schedule.VendorState{Vendor: v, Part: p, AnsweredAt: p.LastInbound,
-				// Every notice goes to all of a vendor's usable contacts at once.
-				AllContactsTried: p.State != store.PartNew}
-			for _, e := range evs {
-				switch {
-				case e.Vendor != p.Vendor:
-				case e.Kind == EvUnreachableStage:
-					st.StageAppliedAt = e.Time
-				case e.Kind == process.EvRegistrationRequested:
-					st.RegistrationRequestedAt = e.Time
-				}
-			}
-			states = append(states, st)
 		}
-		acts := schedule.Due(now, d.schedulePolicy(), c, states, tx.Keyed)
 		var eff process.Effect
 		for _, a := range acts {
 			ev := store.Event{Time: now, Actor: "scheduler", Vendor: a.Vendor, Summary: a.Reason}
