@@ -45,7 +45,9 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 		took     time.Duration
 	}
 	items := make([]item, len(ins))
-	var keys *open.Keys
+	workers := min(runtime.GOMAXPROCS(0), len(ins))
+	gen := d.keyGen()
+	var keys []*open.Keys
 	if err := d.Store.View(func(tx *store.Tx) (err error) {
 		for i, in := range ins {
 			if e, lerr := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID); lerr == nil {
@@ -53,13 +55,13 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 				items[i].seen = e
 			}
 		}
-		keys, err = d.openKeys(tx, start)
+		keys, err = d.openKeysN(tx, start, workers)
 		return
 	}); err != nil {
 		return nil, fmt.Errorf("handle %d messages: %w", len(ins), err)
 	}
 	lim := open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts}
-	openOne := func(i int) {
+	openOne := func(i, w int) {
 		it := &items[i]
 		t0 := time.Now()
 		defer func() {
@@ -71,7 +73,7 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 			it.took = time.Since(t0)
 		}()
 		it.hash = Hash(ins[i].Raw)
-		msg, perr := open.ParseWith(ins[i].Raw, lim, keys)
+		msg, perr := open.ParseWith(ins[i].Raw, lim, keys[w])
 		if perr != nil {
 			it.v = quarantine("unreadable message: "+reasonOf(perr), "", "")
 			return
@@ -82,12 +84,12 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 	// cores while the store stays single-writer.
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(ins)) {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				openOne(i)
+				openOne(i, w)
 			}
 		}()
 	}
@@ -101,6 +103,9 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 
 	now := d.Now()
 	commitStart := time.Now()
+	// A message that pins a key ends the batch: the messages after it were
+	// opened with the old keys, so they go again with the new ones.
+	end := len(ins)
 	err := func() (err error) {
 		defer func() {
 			// bbolt rolled the transaction back; the messages go one by one.
@@ -109,6 +114,7 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 			}
 		}()
 		return d.Store.Update(func(tx *store.Tx) error {
+			end = len(ins)
 			for i := range items {
 				it := &items[i]
 				if it.seen != nil || it.panicked {
@@ -119,6 +125,10 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 					return err
 				}
 				it.res = res
+				if d.keyGen() != gen {
+					end = i + 1
+					break
+				}
 			}
 			return nil
 		})
@@ -136,9 +146,9 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 		}
 		return out, nil
 	}
-	out := make([]Result, len(ins))
+	out := make([]Result, end)
 	queued := false
-	for i := range items {
+	for i := range items[:end] {
 		it := &items[i]
 		switch {
 		case it.seen != nil:
@@ -164,6 +174,10 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 	if queued {
 		// Acknowledgements and triage go out now, not at the next timer.
 		d.queued()
+	}
+	if end < len(ins) {
+		rest, err := d.HandleBatch(ins[end:])
+		return append(out, rest...), err
 	}
 	return out, nil
 }

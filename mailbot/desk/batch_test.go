@@ -5,7 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/store"
 )
 
@@ -98,5 +102,53 @@ func TestHandleBatchMatchesHandle(t *testing.T) {
 			}
 			restore(f, base)
 		})
+	}
+}
+
+// TestHandleBatchNewKeyThenItsUse: an answer carrying a new key signed by
+// the vendor's pinned key, then an answer signed by that new key, in one
+// batch: the second is verified with the key the first pinned, as it would
+// be one by one.
+func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
+	f := newFixture(t)
+	robot, _ := f.d.RobotKey()
+	oldKey, oldPub := genKey(t, acmeAddr)
+	newKey, newPub := genKey(t, acmeAddr)
+	if _, err := f.d.ImportVendorKey("acme", oldPub); err != nil {
+		t.Fatal(err)
+	}
+	subj := "Re: [" + f.caseID + "] overview"
+	enc := func(signer *openpgp.Entity, body string) []byte {
+		raw, err := seal.Encrypt(vendorMail(acmeAddr, subj, body), signer, []*openpgp.Entity{robot}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	ins := []Inbound{
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 1, Raw: enc(oldKey, "Request detail: yes\n\nOur new key:\n"+newPub.Armored)},
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 2, Raw: enc(newKey, "Status: affected\nComment: fixed in 2.0\n")},
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 3, Raw: enc(newKey, "Status: affected\nComment: fixed in 2.0.1\n")},
+	}
+	res, err := f.d.HandleBatch(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	var auth []bool
+	f.d.Store.View(func(tx *store.Tx) error {
+		for _, in := range ins {
+			e, err := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth = append(auth, e.Authenticated)
+		}
+		return nil
+	})
+	if !slices.Equal(auth, []bool{true, true, true}) {
+		t.Fatalf("authenticated %v, results %+v", auth, res)
 	}
 }

@@ -22,7 +22,8 @@ type keyring struct {
 	old    []*openpgp.Entity // rotated-out robot keys, kept for reading
 	public map[string]*openpgp.Entity
 	coord  map[string]*openpgp.Entity
-	open   *open.Keys
+	open   []*open.Keys // one per parallel worker
+	gen    uint64       // counts key changes
 }
 
 // SetRobotKey installs the robot key directly (tests, demo).

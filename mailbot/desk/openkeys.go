@@ -3,6 +3,7 @@ package desk
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	v2 "github.com/ProtonMail/go-crypto/openpgp/v2"
@@ -17,14 +18,42 @@ import (
 // retired) to decrypt, every pinned vendor and coordinator key to verify.
 // It is cached until a key changes.
 func (d *Desk) openKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
+	ks, err := d.openKeysN(tx, now, 1)
+	if err != nil {
+		return nil, err
+	}
+	return ks[0], nil
+}
+
+// openKeysN returns n independent key sets, one per worker opening
+// messages in parallel: go-crypto caches verification results inside its
+// entities, so workers must not share them.
+func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, error) {
 	d.keys.mu.Lock()
 	cached := d.keys.open
 	d.keys.mu.Unlock()
-	if cached != nil {
-		k := *cached
-		k.Now = now
-		return &k, nil
+	for len(cached) < n {
+		k, err := d.buildOpenKeys(tx, now)
+		if err != nil {
+			return nil, err
+		}
+		cached = append(cached, k)
 	}
+	d.keys.mu.Lock()
+	if len(d.keys.open) < len(cached) {
+		d.keys.open = cached
+	}
+	d.keys.mu.Unlock()
+	out := make([]*open.Keys, n)
+	for i := range out {
+		c := *cached[i]
+		c.Now = now
+		out[i] = &c
+	}
+	return out, nil
+}
+
+func (d *Desk) buildOpenKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
 	robot, err := d.RobotKey()
 	if err != nil {
 		return nil, err
@@ -66,13 +95,9 @@ func (d *Desk) openKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
 			}
 		}
 	}
-	k := &open.Keys{Decrypt: dec, Verify: ver, MaxDecompressed: d.Cfg.Limits.MaxMessageBytes * 2}
-	d.keys.mu.Lock()
-	d.keys.open = k
-	d.keys.mu.Unlock()
-	c := *k
-	c.Now = now
-	return &c, nil
+	k := &open.Keys{Decrypt: dec, Verify: ver, MaxDecompressed: d.Cfg.Limits.MaxMessageBytes * 2, Mu: &sync.Mutex{}}
+	k.Prepare()
+	return k, nil
 }
 
 // keysChanged drops the cached key lists after a key was pinned or removed.
@@ -80,7 +105,14 @@ func (d *Desk) keysChanged() {
 	d.keys.mu.Lock()
 	d.keys.open = nil
 	d.keys.public = nil
+	d.keys.gen++
 	d.keys.mu.Unlock()
+}
+
+func (d *Desk) keyGen() uint64 {
+	d.keys.mu.Lock()
+	defer d.keys.mu.Unlock()
+	return d.keys.gen
 }
 
 // authenticate says whether msg is signed by one of v's pinned keys, or

@@ -35,6 +35,38 @@ type Keys struct {
 	// MaxDecompressed bounds the plaintext of one OpenPGP message,
 	// DefaultMaxDecompressed when zero; Limits.MaxSize bounds it too.
 	MaxDecompressed int64
+	// Mu serialises the OpenPGP work done with these entities (go-crypto
+	// caches verification results inside them). Callers that open
+	// messages in parallel give each worker its own Keys, parsed
+	// separately, with its own Mu; nil means one lock for every Keys.
+	Mu *sync.Mutex
+
+	index *keyIndex
+}
+
+// keyIndex is the per-message setup of Keys, done once by Prepare.
+type keyIndex struct {
+	ring   openpgp.EntityList
+	pinned map[string]bool
+}
+
+// Prepare indexes the keys once, so that each ParseWith does not redo it
+// (a desk with thousands of pinned vendor keys). Call it after the lists
+// are final; copies of k made afterwards share the index.
+func (k *Keys) Prepare() {
+	idx := &keyIndex{pinned: map[string]bool{}}
+	for _, e := range k.Verify {
+		if e != nil && e.PrimaryKey != nil {
+			idx.ring = append(idx.ring, e)
+			idx.pinned[fingerprint(e)] = true
+		}
+	}
+	for _, e := range k.Decrypt {
+		if e != nil && e.PrimaryKey != nil {
+			idx.ring = append(idx.ring, e)
+		}
+	}
+	k.index = idx
 }
 
 // DefaultMaxDecompressed is the plaintext bound when Keys does not set one.
@@ -93,13 +125,17 @@ type pgpState struct {
 	now      time.Time
 	maxPlain int64
 	cfg      *packet.Config
+	mu       *sync.Mutex
 }
 
 func newPGP(k *Keys, lim Limits) *pgpState {
 	if k == nil {
 		k = &Keys{}
 	}
-	s := &pgpState{pinned: map[string]bool{}, now: k.Now, maxPlain: k.MaxDecompressed}
+	s := &pgpState{pinned: map[string]bool{}, now: k.Now, maxPlain: k.MaxDecompressed, mu: k.Mu}
+	if s.mu == nil {
+		s.mu = &entityMu
+	}
 	if s.now.IsZero() {
 		s.now = time.Now()
 	}
@@ -108,17 +144,14 @@ func newPGP(k *Keys, lim Limits) *pgpState {
 	}
 	// The plaintext is a message of its own: the raw size limit holds too.
 	s.maxPlain = min(s.maxPlain, lim.MaxSize)
-	for _, e := range k.Verify {
-		if e != nil && e.PrimaryKey != nil {
-			s.ring = append(s.ring, e)
-			s.pinned[fingerprint(e)] = true
-		}
+	idx := k.index
+	if idx == nil {
+		// Not prepared: index a copy, leaving the caller's Keys untouched.
+		c := *k
+		c.Prepare()
+		idx = c.index
 	}
-	for _, e := range k.Decrypt {
-		if e != nil && e.PrimaryKey != nil {
-			s.ring = append(s.ring, e)
-		}
-	}
+	s.ring, s.pinned = idx.ring, idx.pinned
 	// go-crypto's own bound sits a little above ours, so that a bomb is
 	// stopped by our read (a clean ErrTooLarge) rather than by an error
 	// that decryption turns into a generic parse failure.
@@ -133,9 +166,9 @@ func newPGP(k *Keys, lim Limits) *pgpState {
 	return s
 }
 
-// entityMu serialises the OpenPGP work of concurrent ParseWith calls:
-// go-crypto caches key validity inside the Entity values it checks, so
-// two calls sharing Keys would race on them.
+// entityMu serialises the OpenPGP work of concurrent ParseWith calls whose
+// Keys have no Mu: go-crypto caches key validity inside the Entity values
+// it checks, so two calls sharing Keys would race on them.
 var entityMu sync.Mutex
 
 // boundedRing is the key ring for one OpenPGP message, see lookupBudget.
@@ -241,8 +274,8 @@ func (p *parser) dearmor(data []byte, typ string) (io.Reader, error) {
 // Nothing of the plaintext is returned before the whole of it has been
 // read and its integrity tag checked.
 func (p *parser) openMessage(data []byte) (*opened, error) {
-	entityMu.Lock()
-	defer entityMu.Unlock()
+	p.pgp.mu.Lock()
+	defer p.pgp.mu.Unlock()
 	in, err := p.dearmor(data, "PGP MESSAGE")
 	if err != nil {
 		return nil, err
@@ -336,8 +369,8 @@ func readError(err error) error {
 // verifyDetached checks a detached signature (PGP/MIME, clearsigned) over
 // content, which must already be in the form that was signed.
 func (p *parser) verifyDetached(content []byte, sig io.Reader) sigResult {
-	entityMu.Lock()
-	defer entityMu.Unlock()
+	p.pgp.mu.Lock()
+	defer p.pgp.mu.Unlock()
 	var md *openpgp.MessageDetails
 	err := guard(func() error {
 		var err error
