@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -136,6 +137,30 @@ func TestBeforeCommitRunsInsideAndCanRollBack(t *testing.T) {
 	s.View(func(tx *Tx) error {
 		if !tx.HasCase("late") {
 			t.Error("a hook's writes must commit")
+		}
+		return nil
+	})
+}
+
+func TestRawChunks(t *testing.T) {
+	s, _ := open(t)
+	raw := make([]byte, 2*RawChunkSize+123)
+	for i := range raw {
+		raw[i] = byte(i * 7)
+	}
+	n, err := s.PutRawChunks("h1", raw)
+	if err != nil || n != 3 {
+		t.Fatalf("PutRawChunks = %d, %v", n, err)
+	}
+	// A neighbouring hash sharing the prefix must not leak in.
+	s.Update(func(tx *Tx) error { return tx.PutLedger(&LedgerEntry{Hash: "h10", Outcome: OutcomeApplied}, []byte("other")) })
+	s.View(func(tx *Tx) error {
+		got, err := tx.Raw("h1")
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("Raw = %d bytes, %v", len(got), err)
+		}
+		if _, err := tx.Raw("h2"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("missing: %v", err)
 		}
 		return nil
 	})

@@ -202,6 +202,9 @@ type LedgerEntry struct {
 	Dest          string `json:"dest"`
 	Encrypted     bool   `json:"encrypted,omitempty"`
 	SignedBy      string `json:"signed_by,omitempty"`
+	// RawChunks is set when the raw message was stored in pieces by
+	// PutRawChunks (large messages) instead of with the entry.
+	RawChunks int `json:"raw_chunks,omitempty"`
 	Authenticated bool   `json:"authenticated,omitempty"`
 }
 

@@ -585,11 +585,42 @@ func (tx *Tx) PutLedger(e *LedgerEntry, raw []byte) error {
 
 // Raw returns a ledgered message as received.
 func (tx *Tx) Raw(hash string) ([]byte, error) {
-	b := tx.btx.Bucket(bRaw).Get([]byte(hash))
-	if b == nil {
+	b := tx.btx.Bucket(bRaw)
+	if v := b.Get([]byte(hash)); v != nil {
+		return bytes.Clone(v), nil
+	}
+	var out []byte
+	prefix := []byte(hash + "/")
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		out = append(out, v...)
+	}
+	if out == nil {
 		return nil, fmt.Errorf("raw %s: %w", hash, ErrNotFound)
 	}
-	return bytes.Clone(b), nil
+	return out, nil
+}
+
+// RawChunkSize is the piece size of PutRawChunks.
+const RawChunkSize = 1 << 20
+
+// PutRawChunks stores a large raw message under hash in pieces, one
+// transaction each, before the transaction that records it: a commit holds
+// the pages it writes in memory, so a 40 MB message written at once would
+// cost another 40 MB. Pieces left by a crash before the record are
+// rewritten, identical, when the message is handled again. It returns the
+// number of pieces, for LedgerEntry.RawChunks.
+func (s *Store) PutRawChunks(hash string, raw []byte) (int, error) {
+	n := 0
+	for off := 0; off < len(raw); off += RawChunkSize {
+		piece := raw[off:min(off+RawChunkSize, len(raw))]
+		key := []byte(fmt.Sprintf("%s/%06d", hash, n))
+		if err := s.Update(func(tx *Tx) error { return tx.btx.Bucket(bRaw).Put(key, piece) }); err != nil {
+			return n, fmt.Errorf("store raw %s piece %d: %w", hash, n, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // LedgerEntries lists the whole ledger (tests, audits).

@@ -152,3 +152,17 @@ func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
 		t.Fatalf("authenticated %v, results %+v", auth, res)
 	}
 }
+
+// TestHashIgnoresTraceAndLineEnds: the hash of the old, copying way of
+// normalising the body, which the streaming one must keep.
+func TestHashIgnoresTraceAndLineEnds(t *testing.T) {
+	body := "line one\r\nline two\r\n\r\nbare\rcr and lf\nend\r\n"
+	a := []byte("Received: from a\r\nFrom: x@y.example\r\nSubject: s\r\n\r\n" + body)
+	b := []byte("From: x@y.example\nSubject: s\nDelivered-To: z@bot.example\n\n" + strings.ReplaceAll(body, "\r\n", "\n"))
+	if Hash(a) != Hash(b) {
+		t.Fatal("the same message with other trace fields and LF line ends hashes differently")
+	}
+	if Hash(a) == Hash([]byte("From: x@y.example\r\nSubject: s\r\n\r\n"+body+"x")) {
+		t.Fatal("a changed body hashes the same")
+	}
+}

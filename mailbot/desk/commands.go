@@ -180,6 +180,9 @@ func (o *Op) runLine(l command.Line, cm command.Mail, msg *open.Message) (string
 	case "case new":
 		in := CaseInput{Title: l.Text, Overview: cm.Overview, Detail: cm.Detail, Reporter: o.actor}
 		for _, a := range msg.Attachments {
+			if a.Dropped {
+				return "", fmt.Errorf("attachment %q has %d bytes: more than the desk keeps in a case (limits.max_attachment_bytes)", a.Filename, a.Size)
+			}
 			in.Attach = append(in.Attach, store.Attach{Name: a.Filename, ContentType: a.ContentType, Data: a.Data})
 		}
 		c, err := o.NewCase(in)

@@ -26,7 +26,14 @@ type Inbound struct {
 	UIDValidity uint32
 	UID         uint32
 	Raw         []byte
+
+	// rawChunks is set when Raw was stored in pieces before the record.
+	rawChunks int
 }
+
+// rawInline is the largest raw message stored with its ledger entry;
+// larger ones are stored in pieces first (store.PutRawChunks).
+const rawInline = 2 << 20
 
 // Result is what became of an inbound message: where it must be moved and why.
 type Result struct {
@@ -81,7 +88,18 @@ func Hash(raw []byte) string {
 		}
 	}
 	h.Write([]byte("\n"))
-	h.Write(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")))
+	// The body with CRLF as LF, written piecewise: a large message is not
+	// copied.
+	for len(body) > 0 {
+		i := bytes.Index(body, []byte("\r\n"))
+		if i < 0 {
+			h.Write(body)
+			break
+		}
+		h.Write(body[:i])
+		h.Write([]byte("\n"))
+		body = body[i+2:]
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -160,6 +178,13 @@ func reasonOf(err error) string {
 func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Result, error) {
 	now := d.Now()
 	var res Result
+	if len(in.Raw) > rawInline {
+		n, err := d.Store.PutRawChunks(hash, in.Raw)
+		if err != nil {
+			return Result{}, fmt.Errorf("record inbound uid %d: %w", in.UID, err)
+		}
+		in.Raw, in.rawChunks = nil, n
+	}
 	err := d.Store.Update(func(tx *store.Tx) (err error) {
 		res, err = d.recordTx(tx, now, in, hash, msg, v)
 		return err
@@ -188,6 +213,7 @@ func (d *Desk) record(in Inbound, hash string, msg *open.Message, v verdict) (Re
 				return err
 			}
 			res = Result{Dest: entry.Dest, Outcome: entry.Outcome, Reason: entry.Reason, Case: entry.Case, MessageID: entry.MessageID}
+			entry.RawChunks = in.rawChunks
 			return tx.PutLedger(entry, in.Raw)
 		})
 	}
@@ -240,6 +266,7 @@ func (d *Desk) recordTx(tx *store.Tx, now time.Time, in Inbound, hash string, ms
 			return Result{}, err
 		}
 	}
+	entry.RawChunks = in.rawChunks
 	if err := tx.PutLedger(entry, in.Raw); err != nil {
 		return Result{}, err
 	}

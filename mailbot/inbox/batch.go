@@ -123,7 +123,7 @@ func (c *Client) bodies(uids []imap.UID) (map[imap.UID]Fetched, error) {
 					}
 					// Read to the end before the next item: go-imap
 					// hands out the literal straight from the socket.
-					raw, readErr = io.ReadAll(io.LimitReader(progressReader{it.Literal, w}, limit))
+					raw, readErr = readLiteral(progressReader{it.Literal, w}, it.Literal.Size(), limit)
 					have = readErr == nil
 				}
 			}
@@ -206,4 +206,18 @@ func (c *Client) moveSet(w *watchdog, set imap.UIDSet, dest string) error {
 	default:
 		return ErrNoMove
 	}
+}
+
+// readLiteral reads a literal of the announced size into one buffer of
+// that size: io.ReadAll would grow and copy a large message several times.
+func readLiteral(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return io.ReadAll(io.LimitReader(r, limit))
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return buf[:n], nil
+	}
+	return buf[:n], err
 }

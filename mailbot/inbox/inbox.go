@@ -589,7 +589,7 @@ func (c *Client) body(uid imap.UID) (raw []byte, ok bool, err error) {
 				}
 				// Read to the end before the next item: go-imap hands
 				// out the literal straight from the socket.
-				raw, readErr = io.ReadAll(io.LimitReader(progressReader{b.Literal, w}, limit))
+				raw, readErr = readLiteral(progressReader{b.Literal, w}, b.Literal.Size(), limit)
 				ok = readErr == nil
 			}
 		}

@@ -172,11 +172,14 @@ func (p *parser) decodePlain(b []byte, cs string) string {
 
 // findKeys collects armored public keys from key attachments and text, so
 // that a vendor can send its key by mail for a coordinator to confirm.
+// mayHoldKeys tells which parts findKeys reads.
+func mayHoldKeys(mt, filename string) bool {
+	return mt == "application/pgp-keys" || strings.HasPrefix(mt, "text/") ||
+		(mt == "application/octet-stream" && strings.HasSuffix(strings.ToLower(filename), ".asc"))
+}
+
 func (p *parser) findKeys(mt, filename string, data []byte) {
-	switch {
-	case mt == "application/pgp-keys", strings.HasPrefix(mt, "text/"):
-	case mt == "application/octet-stream" && strings.HasSuffix(strings.ToLower(filename), ".asc"):
-	default:
+	if !mayHoldKeys(mt, filename) {
 		return
 	}
 	found := false

@@ -40,10 +40,15 @@ type Limits struct {
 	MaxSize  int64 // raw message bytes
 	MaxDepth int   // multipart nesting levels below the top-level entity
 	MaxParts int   // MIME entities in total, containers and the top level included
+	// MaxAttachment is the largest attachment (encoded bytes) whose
+	// content is kept in Message.Attachments; a larger one is only
+	// counted (Dropped), so a big file costs no memory: the raw message
+	// keeps it.
+	MaxAttachment int64
 }
 
 // DefaultLimits suit vendor replies with a few attachments.
-var DefaultLimits = Limits{MaxSize: 32 << 20, MaxDepth: 16, MaxParts: 256}
+var DefaultLimits = Limits{MaxSize: 32 << 20, MaxDepth: 16, MaxParts: 256, MaxAttachment: 8 << 20}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxSize <= 0 {
@@ -54,6 +59,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxParts <= 0 {
 		l.MaxParts = DefaultLimits.MaxParts
+	}
+	if l.MaxAttachment <= 0 {
+		l.MaxAttachment = DefaultLimits.MaxAttachment
 	}
 	return l
 }
@@ -78,6 +86,10 @@ type Attachment struct {
 	Filename    string // sanitised: no directories, no control characters
 	ContentType string // media type only, lower case, e.g. "application/pdf"
 	Data        []byte
+	// Dropped is set when the attachment was larger than
+	// Limits.MaxAttachment: Data is nil and Size counts its encoded bytes.
+	Dropped bool
+	Size    int64
 }
 
 // Bounce is what a delivery failure report says.

@@ -292,7 +292,9 @@ func (p *parser) openMessage(data []byte) (*opened, error) {
 	var plain []byte
 	err = guard(func() error {
 		var err error
-		plain, err = readBounded(md.UnverifiedBody, p.pgp.maxPlain)
+		// The plaintext is about as long as the ciphertext unless it was
+		// compressed: one buffer of that size usually holds it all.
+		plain, err = readBounded(md.UnverifiedBody, p.pgp.maxPlain, plainHint(data))
 		return err
 	})
 	switch {
@@ -317,14 +319,28 @@ func (p *parser) openMessage(data []byte) (*opened, error) {
 	return o, nil
 }
 
+// plainHint guesses the plaintext length of a ciphertext: its length, or
+// three quarters of it when armored (base64).
+func plainHint(data []byte) int64 {
+	n := int64(len(data))
+	if bytes.Contains(data[:min(len(data), 1024)], []byte("-----BEGIN PGP")) {
+		n = n / 4 * 3
+	}
+	return n + 4096
+}
+
 // readBounded reads r to EOF, stopping one byte past max. It reads in
 // chunks joined once at the end: a growing buffer would copy a bomb's
 // output over and over before the bound stops it.
-func readBounded(r io.Reader, max int64) ([]byte, error) {
+func readBounded(r io.Reader, max, hint int64) ([]byte, error) {
 	const chunk = 256 << 10
 	var parts [][]byte
 	for total := int64(0); total <= max; {
-		buf := make([]byte, min(chunk, max+1-total))
+		size := min(chunk, max+1-total)
+		if total == 0 && hint > 0 {
+			size = min(hint+1, max+1)
+		}
+		buf := make([]byte, size)
 		n := 0
 		for n < len(buf) {
 			k, err := r.Read(buf[n:])
@@ -332,6 +348,9 @@ func readBounded(r io.Reader, max int64) ([]byte, error) {
 			// Exactly io.EOF: any other error, io.ErrUnexpectedEOF from
 			// a cut packet included, means the data is not whole (T1).
 			if err == io.EOF {
+				if len(parts) == 0 {
+					return buf[:n:n], nil // the first buffer held it all
+				}
 				return bytes.Join(append(parts, buf[:n]), nil), nil
 			}
 			if err != nil {

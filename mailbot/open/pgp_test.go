@@ -795,9 +795,12 @@ func TestReadBounded(t *testing.T) {
 		{5, 10, io.ErrUnexpectedEOF, false},
 		{5, 10, errors.New("mdc"), false},
 	} {
-		b, err := readBounded(&errReader{bytes.Repeat([]byte("x"), tt.n), tt.err}, int64(tt.max))
-		if (err == nil) != tt.ok || (tt.ok && len(b) != min(tt.n, tt.max+1)) {
-			t.Errorf("%d bytes, max %d, end %v: %d bytes, %v", tt.n, tt.max, tt.err, len(b), err)
+		// The size hint (exact, short, long) never changes the result.
+		for _, hint := range []int64{0, int64(tt.n), int64(tt.n / 2), int64(tt.n*2 + 1)} {
+			b, err := readBounded(&errReader{bytes.Repeat([]byte("x"), tt.n), tt.err}, int64(tt.max), hint)
+			if (err == nil) != tt.ok || (tt.ok && len(b) != min(tt.n, tt.max+1)) {
+				t.Errorf("%d bytes, max %d, hint %d, end %v: %d bytes, %v", tt.n, tt.max, hint, tt.err, len(b), err)
+			}
 		}
 	}
 }

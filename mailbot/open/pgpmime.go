@@ -3,9 +3,7 @@ package open
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
@@ -50,27 +48,28 @@ func (p *parser) encryptedRoot(body []byte, params map[string]string, depth int)
 	if b == "" || len(b) > maxBoundary {
 		return fmt.Errorf("open: %w: encrypted message without usable boundary", ErrMalformed)
 	}
-	mr := textproto.NewMultipartReader(bytes.NewReader(body), b)
+	// The parts are slices of body, not copies: the ciphertext of a large
+	// message is not held twice.
+	parts, closed := rawParts(body, b, p.lim.MaxParts+1)
+	if !closed {
+		p.defect("truncated or broken multipart")
+	}
 	var ciphertext []byte
 	found := false
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			p.defect("truncated or broken multipart")
-			break
-		}
+	for _, raw := range parts {
 		if err := p.count(depth + 1); err != nil {
 			return err
 		}
-		mt, _ := p.mediaType(part.Header.Get("Content-Type"))
-		raw, err := p.readAll(part)
+		ph, pbody, err := splitHeader(raw)
 		if err != nil {
+			p.defect("truncated or broken multipart")
+			continue
+		}
+		mt, _ := p.mediaType(ph.Get("Content-Type"))
+		if err := p.spend(len(pbody)); err != nil {
 			return err
 		}
-		data := p.transferDecode(part.Header.Get("Content-Transfer-Encoding"), raw)
+		data := p.transferDecode(ph.Get("Content-Transfer-Encoding"), pbody)
 		switch {
 		case mt == "application/pgp-encrypted":
 			// The control part ("Version: 1") carries nothing we need.
@@ -200,8 +199,8 @@ func rawParts(body []byte, boundary string, max int) (parts [][]byte, closed boo
 // canonicalCRLF gives every line a CRLF end, as the signer hashed it: mail
 // stored with bare LF (Maildir, mbox) must still verify.
 func canonicalCRLF(b []byte) []byte {
-	if !bytes.Contains(b, []byte("\n")) {
-		return b
+	if bytes.Count(b, []byte("\n")) == bytes.Count(b, []byte("\r\n")) {
+		return b // already canonical: no copy
 	}
 	out := make([]byte, 0, len(b)+bytes.Count(b, []byte("\n")))
 	for i, c := range b {

@@ -194,6 +194,31 @@ func (p *parser) spend(n int) error {
 // leaf handles one non-multipart entity: the body text, an HTML alternative,
 // a delivery report, or an attachment.
 func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, body io.Reader, parent *container) error {
+	disp, dparams := p.mediaType(h.Get("Content-Disposition"))
+	filename := dparams["filename"]
+	if filename == "" {
+		filename = params["name"]
+	}
+	filename = cleanFilename(p.headerText(filename))
+	attached := disp == "attachment" || (filename != "" && disp != "inline")
+	if attached && !strings.HasPrefix(mt, "message/") && mt != "text/rfc822-headers" {
+		// A file: its content is kept only up to MaxAttachment (a key
+		// file is far smaller).
+		head, err := p.readAll(io.LimitReader(body, p.lim.MaxAttachment+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(head)) > p.lim.MaxAttachment {
+			n, _ := io.Copy(io.Discard, body)
+			n += int64(len(head))
+			if err := p.spend(int(n - int64(len(head)))); err != nil {
+				return err
+			}
+			p.m.Attachments = append(p.m.Attachments, Attachment{Filename: filename, ContentType: mt, Dropped: true, Size: n})
+			return nil
+		}
+		body = bytes.NewReader(head)
+	}
 	raw, err := p.readAll(body)
 	if err != nil {
 		return err
@@ -202,13 +227,6 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 	if err := p.spend(len(data)); err != nil {
 		return err
 	}
-	disp, dparams := p.mediaType(h.Get("Content-Disposition"))
-	filename := dparams["filename"]
-	if filename == "" {
-		filename = params["name"]
-	}
-	filename = cleanFilename(p.headerText(filename))
-	attached := disp == "attachment" || (filename != "" && disp != "inline")
 
 	if p.decrypted && parent != nil && parent.n == 1 && parent.subtype == "mixed" &&
 		(mt == "text/rfc822-headers" || mt == "text/plain") &&
@@ -262,7 +280,7 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 		mt == "text/rfc822-headers" || mt == "message/global-headers":
 		p.originalHeader(data)
 	}
-	p.m.Attachments = append(p.m.Attachments, Attachment{Filename: filename, ContentType: mt, Data: data})
+	p.m.Attachments = append(p.m.Attachments, Attachment{Filename: filename, ContentType: mt, Data: data, Size: int64(len(data))})
 	return nil
 }
 
