@@ -153,7 +153,9 @@ func TestRawChunks(t *testing.T) {
 		t.Fatalf("PutRawChunks = %d, %v", n, err)
 	}
 	// A neighbouring hash sharing the prefix must not leak in.
-	s.Update(func(tx *Tx) error { return tx.PutLedger(&LedgerEntry{Hash: "h10", Outcome: OutcomeApplied}, []byte("other")) })
+	s.Update(func(tx *Tx) error {
+		return tx.PutLedger(&LedgerEntry{Hash: "h10", Outcome: OutcomeApplied}, []byte("other"))
+	})
 	s.View(func(tx *Tx) error {
 		got, err := tx.Raw("h1")
 		if err != nil || !bytes.Equal(got, raw) {

@@ -199,13 +199,13 @@ type LedgerEntry struct {
 	Outcome   string    `json:"outcome"`
 	Reason    string    `json:"reason,omitempty"`
 	// Dest is the mailbox the message is moved to after the commit.
-	Dest          string `json:"dest"`
-	Encrypted     bool   `json:"encrypted,omitempty"`
-	SignedBy      string `json:"signed_by,omitempty"`
+	Dest      string `json:"dest"`
+	Encrypted bool   `json:"encrypted,omitempty"`
+	SignedBy  string `json:"signed_by,omitempty"`
 	// RawChunks is set when the raw message was stored in pieces by
 	// PutRawChunks (large messages) instead of with the entry.
-	RawChunks int `json:"raw_chunks,omitempty"`
-	Authenticated bool   `json:"authenticated,omitempty"`
+	RawChunks     int  `json:"raw_chunks,omitempty"`
+	Authenticated bool `json:"authenticated,omitempty"`
 }
 
 // Outbox entry states.
