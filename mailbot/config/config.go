@@ -128,6 +128,9 @@ type Limits struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 	MaxMIMEDepth    int   `toml:"max_mime_depth"`
 	MaxMIMEParts    int   `toml:"max_mime_parts"`
+	// MaxAttachmentBytes: larger attachments are counted, not read into
+	// memory (the raw message keeps them).
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
 	// MaxAnswersPerHour caps notices to one sender address (loop protection).
 	MaxAnswersPerHour int `toml:"max_answers_per_hour"`
 }
@@ -269,6 +272,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Limits.MaxMIMEDepth == 0 {
 		c.Limits.MaxMIMEDepth = 16
+	}
+	if c.Limits.MaxAttachmentBytes == 0 {
+		c.Limits.MaxAttachmentBytes = 8 << 20
 	}
 	if c.Limits.MaxMIMEParts == 0 {
 		c.Limits.MaxMIMEParts = 256

@@ -60,7 +60,8 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("handle %d messages: %w", len(ins), err)
 	}
-	lim := open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts}
+	lim := open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts,
+		MaxAttachment: d.Cfg.Limits.MaxAttachmentBytes}
 	openOne := func(i, w int) {
 		it := &items[i]
 		t0 := time.Now()

@@ -150,7 +150,8 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 		return Result{Dest: seen.Dest, Outcome: seen.Outcome, Reason: seen.Reason, Case: seen.Case, Vendor: seen.Vendor,
 			MessageID: seen.MessageID, Again: true}, nil
 	}
-	msg, perr := open.ParseWith(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts}, ok)
+	msg, perr := open.ParseWith(in.Raw, open.Limits{MaxSize: d.Cfg.Limits.MaxMessageBytes, MaxDepth: d.Cfg.Limits.MaxMIMEDepth, MaxParts: d.Cfg.Limits.MaxMIMEParts,
+		MaxAttachment: d.Cfg.Limits.MaxAttachmentBytes}, ok)
 	if perr != nil {
 		return d.record(in, hash, nil, quarantine("unreadable message: "+reasonOf(perr), "", ""))
 	}
