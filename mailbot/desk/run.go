@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -195,14 +196,23 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 	defer stop()
 	jobs := make(chan *store.OutboxEntry)
 	results := make(chan result, len(due))
+	// A server that cannot be reached fails every notice the same way:
+	// the rest wait for the next pass instead of each counting an attempt.
+	var down atomic.Bool
 	var wg sync.WaitGroup
 	for range min(max(d.Cfg.SMTP.Connections, 1), len(due)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for e := range jobs {
+				if down.Load() {
+					continue // stays queued as it is
+				}
 				t0 := time.Now()
 				serr := s.Send(sendCtx, e.From, e.To, e.Raw)
+				if smtpout.IsSetupFailure(serr) {
+					down.Store(true)
+				}
 				results <- result{e, serr, time.Since(t0)}
 			}
 		}()
@@ -210,6 +220,9 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 	go func() {
 		defer close(jobs)
 		for _, e := range due {
+			if down.Load() {
+				return
+			}
 			select {
 			case jobs <- e:
 			case <-sendCtx.Done():

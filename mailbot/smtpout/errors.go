@@ -130,6 +130,14 @@ func IsTemporary(err error) bool {
 		errors.Is(err, syscall.EPIPE)
 }
 
+// IsSetupFailure reports whether Send failed before any message was
+// offered: the server could not be reached, greeted, secured or logged in
+// to. Every other message would fail the same way for now.
+func IsSetupFailure(err error) bool {
+	var se *sendError
+	return errors.As(err, &se) && se.stage == stageSetup
+}
+
 // IsAmbiguous reports whether the server may have accepted the message
 // although Send failed: the final dot was (or may have been) sent and no
 // reply came. The caller resends the same bytes, with the same Message-ID,
