@@ -97,9 +97,24 @@ func Open(path string, opt Options) (*Store, error) {
 		}
 		return s, nil
 	}
-	if err := s.db.Update(func(btx *bolt.Tx) error { return migrate(btx) }); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: %w", path, err)
+	// A store already at this schema needs no write transaction (and no
+	// fsync): opening it for one CLI command stays cheap.
+	current := s.View(func(tx *Tx) error {
+		if err := tx.checkSchema(); err != nil {
+			return err
+		}
+		for _, name := range allBuckets {
+			if tx.btx.Bucket(name) == nil {
+				return ErrNotFound
+			}
+		}
+		return nil
+	}) == nil
+	if !current {
+		if err := s.db.Update(func(btx *bolt.Tx) error { return migrate(btx) }); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: %s: %w", path, err)
+		}
 	}
 	_ = os.Chmod(path, 0o600)
 	return s, nil

@@ -32,6 +32,11 @@ func withDesk(e *env, f *cmdFlags, argv []string, fn func(d *desk.Desk) error) e
 	if err != nil {
 		return err
 	}
+	// A running daemon holds the store: ask it at once rather than wait
+	// for the file lock first.
+	if conn := daemonConn(cfg); conn != nil {
+		return forwardOn(e, conn, argv)
+	}
 	st, err := store.Open(cfg.StorePath(), store.Options{LockTimeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
 		return forward(e, cfg, argv)

@@ -175,6 +175,23 @@ func forward(e *env, cfg *config.Config, argv []string) error {
 	if err != nil {
 		return fmt.Errorf("the store is held by another process and its admin socket %s does not answer: %w", cfg.Admin.Socket, err)
 	}
+	return forwardOn(e, conn, argv)
+}
+
+// daemonConn connects to a running daemon's admin socket, or returns nil
+// when none answers (no daemon, or a socket file left by a dead one).
+func daemonConn(cfg *config.Config) net.Conn {
+	if cfg.Admin.Socket == "" {
+		return nil
+	}
+	conn, err := net.DialTimeout("unix", cfg.Admin.Socket, time.Second)
+	if err != nil {
+		return nil
+	}
+	return conn
+}
+
+func forwardOn(e *env, conn net.Conn, argv []string) error {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Minute))
 	// The daemon resolves --config and relative paths from our folder.
