@@ -167,3 +167,34 @@ func TestRawChunks(t *testing.T) {
 		return nil
 	})
 }
+
+// The schema 2 migration copies the registration and stage event times
+// into the participations.
+func TestMigrationFillsParticipationTimes(t *testing.T) {
+	s, path := open(t)
+	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	t2 := t1.Add(100 * 24 * time.Hour)
+	s.Update(func(tx *Tx) error {
+		tx.PutCase(&Case{ID: "A", State: CaseActive})
+		tx.PutParticipation(&Participation{Case: "A", Vendor: "v"})
+		tx.PutParticipation(&Participation{Case: "A", Vendor: "w"})
+		tx.AddEvent("A", Event{Time: t1, Kind: "registration-requested", Vendor: "v"})
+		tx.AddEvent("A", Event{Time: t2, Kind: "unreachable-stage", Vendor: "v"})
+		tx.AddEvent("A", Event{Time: t2, Kind: "overview-sent", Vendor: "w"})
+		return tx.btx.Bucket(bMeta).Put(keySchema, u64(1))
+	})
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.View(func(tx *Tx) error {
+		v, _ := tx.Participation("A", "v")
+		w, _ := tx.Participation("A", "w")
+		if !v.RegistrationRequested.Equal(t1) || !v.StageApplied.Equal(t2) || !w.StageApplied.IsZero() || !w.RegistrationRequested.IsZero() {
+			t.Fatalf("v %v %v, w %v %v", v.RegistrationRequested, v.StageApplied, w.RegistrationRequested, w.StageApplied)
+		}
+		return nil
+	})
+}

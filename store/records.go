@@ -152,7 +152,12 @@ type Participation struct {
 	LastInbound      time.Time `json:"last_inbound,omitempty"`
 	RemindersSent    int       `json:"reminders_sent,omitempty"`
 	UnreachableStage int       `json:"unreachable_stage"`
-	DID              string    `json:"did,omitempty"`
+	// RegistrationRequested and StageApplied repeat the times of the
+	// registration-requested and unreachable-stage events, so that the
+	// scheduler need not read the trail.
+	RegistrationRequested time.Time `json:"registration_requested,omitempty"`
+	StageApplied          time.Time `json:"stage_applied,omitempty"`
+	DID                   string    `json:"did,omitempty"`
 	// Products are published from unreachable stage 2 on (§7-1, Fig. 4):
 	// "name" or "name version", given by a coordinator.
 	Products []string `json:"products,omitempty"`

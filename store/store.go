@@ -464,6 +464,30 @@ func (tx *Tx) CaseCounts() map[string]int {
 	return out
 }
 
+// CaseHead returns the case without its texts, attachments and shares:
+// what a pass over many cases needs, without decoding the rest.
+func (tx *Tx) CaseHead(id string) (*Case, error) {
+	var h struct {
+		ID           string    `json:"id"`
+		Title        string    `json:"title"`
+		Keywords     []string  `json:"keywords,omitempty"`
+		Lead         string    `json:"lead"`
+		Reporter     string    `json:"reporter,omitempty"`
+		Start        time.Time `json:"start,omitempty"`
+		Target       time.Time `json:"target,omitempty"`
+		Publication  time.Time `json:"publication,omitempty"`
+		State        string    `json:"state"`
+		CancelReason string    `json:"cancel_reason,omitempty"`
+		Created      time.Time `json:"created"`
+		Updated      time.Time `json:"updated"`
+	}
+	if err := getJSON(tx.btx.Bucket(bCases), []byte(id), &h); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	return &Case{ID: h.ID, Title: h.Title, Keywords: h.Keywords, Lead: h.Lead, Reporter: h.Reporter, Start: h.Start,
+		Target: h.Target, Publication: h.Publication, State: h.State, CancelReason: h.CancelReason, Created: h.Created, Updated: h.Updated}, nil
+}
+
 // HasCase tells whether id exists.
 func (tx *Tx) HasCase(id string) bool {
 	return tx.btx.Bucket(bCases).Get([]byte(id)) != nil
@@ -551,6 +575,50 @@ func (tx *Tx) Events(caseID string) ([]Event, error) {
 		return nil
 	})
 	return out, err
+}
+
+// fillPartTimes copies the times of the registration-requested and
+// unreachable-stage events (the desk's event kinds) into the
+// participations (schema 2).
+func fillPartTimes(tx *Tx) error {
+	var ids []string
+	if err := tx.btx.Bucket(bCases).ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		evs, err := tx.Events(id)
+		if err != nil {
+			return err
+		}
+		times := map[string]*[2]time.Time{}
+		for _, e := range evs {
+			t := times[e.Vendor]
+			if t == nil {
+				t = &[2]time.Time{}
+				times[e.Vendor] = t
+			}
+			switch e.Kind {
+			case "registration-requested":
+				t[0] = e.Time
+			case "unreachable-stage":
+				t[1] = e.Time
+			}
+		}
+		for vendor, t := range times {
+			if t[0].IsZero() && t[1].IsZero() {
+				continue
+			}
+			p, err := tx.Participation(id, vendor)
+			if err != nil {
+				continue // an event of a vendor no longer on the case
+			}
+			p.RegistrationRequested, p.StageApplied = t[0], t[1]
+			if err := tx.PutParticipation(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- inbound ledger ---
@@ -776,8 +844,12 @@ func (tx *Tx) QueuedOutbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, erro
 	return out, err
 }
 
-// buildIndexes fills the schema 2 indexes from the records.
+// buildIndexes fills the schema 2 indexes from the records, and the
+// participation times that repeat events.
 func buildIndexes(tx *Tx) error {
+	if err := fillPartTimes(tx); err != nil {
+		return err
+	}
 	if err := tx.btx.Bucket(bCases).ForEach(func(k, data []byte) error {
 		var c struct {
 			State string `json:"state"`

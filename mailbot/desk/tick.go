@@ -53,7 +53,7 @@ func (d *Desk) Tick(now time.Time) (TickResult, error) {
 		slices.Sort(ids)
 		vendors := map[string]*store.Vendor{}
 		for _, id := range ids {
-			_, _, acts, err := d.dueActions(tx, now, id, vendors)
+			_, _, acts, err := d.dueActions(tx, now, id, vendors, false)
 			if err != nil {
 				return fmt.Errorf("tick %s: %w", id, err)
 			}
@@ -82,17 +82,20 @@ func (d *Desk) Tick(now time.Time) (TickResult, error) {
 }
 
 // dueActions reads a case and what the scheduler owes it as of now.
-// vendors caches vendor records across the cases of one pass.
-func (d *Desk) dueActions(tx *store.Tx, now time.Time, id string, vendors map[string]*store.Vendor) (*store.Case, []*store.Participation, []schedule.Action, error) {
-	c, err := tx.Case(id)
+// vendors caches vendor records across the cases of one pass; full reads
+// the whole case (texts and attachments), which only acting needs.
+func (d *Desk) dueActions(tx *store.Tx, now time.Time, id string, vendors map[string]*store.Vendor, full bool) (*store.Case, []*store.Participation, []schedule.Action, error) {
+	var c *store.Case
+	var err error
+	if full {
+		c, err = tx.Case(id)
+	} else {
+		c, err = tx.CaseHead(id)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	parts, err := tx.Participations(id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	evs, err := tx.Events(id)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -105,19 +108,10 @@ func (d *Desk) dueActions(tx *store.Tx, now time.Time, id string, vendors map[st
 			}
 			vendors[p.Vendor] = v
 		}
-		st := schedule.VendorState{Vendor: v, Part: p, AnsweredAt: p.LastInbound,
+		states = append(states, schedule.VendorState{Vendor: v, Part: p, AnsweredAt: p.LastInbound,
 			// Every notice goes to all of a vendor's usable contacts at once.
-			AllContactsTried: p.State != store.PartNew}
-		for _, e := range evs {
-			switch {
-			case e.Vendor != p.Vendor:
-			case e.Kind == EvUnreachableStage:
-				st.StageAppliedAt = e.Time
-			case e.Kind == process.EvRegistrationRequested:
-				st.RegistrationRequestedAt = e.Time
-			}
-		}
-		states = append(states, st)
+			AllContactsTried: p.State != store.PartNew,
+			StageAppliedAt:   p.StageApplied, RegistrationRequestedAt: p.RegistrationRequested})
 	}
 	return c, parts, schedule.Due(now, d.schedulePolicy(), c, states, tx.Keyed), nil
 }
@@ -129,7 +123,7 @@ func (d *Desk) tickCase(now time.Time, id string) (int, error) {
 	n := 0
 	err := d.Store.Update(func(tx *store.Tx) error {
 		n = 0
-		c, parts, acts, err := d.dueActions(tx, now, id, map[string]*store.Vendor{})
+		c, parts, acts, err := d.dueActions(tx, now, id, map[string]*store.Vendor{}, true)
 		if err != nil {
 			return err
 		}
@@ -203,6 +197,7 @@ func (o *Op) AdvanceUnreachable(caseID, vendorID string, products ...string) (in
 				return eff, fmt.Errorf("vendor %s is at the last stage (%d)", vendorID, p.UnreachableStage)
 			}
 			p.UnreachableStage++
+			p.StageApplied = now
 			stage = p.UnreachableStage
 			if len(products) > 0 {
 				p.Products = products

@@ -61,6 +61,7 @@ func RequestRegistration(now time.Time, pol Policy, c *store.Case, v *store.Vend
 		return eff, fmt.Errorf("registration request to %s: %w", v.ID, ErrNoContact)
 	}
 	p.State = store.PartRegistrationRequested
+	p.RegistrationRequested = now
 	// The request is the first notice to this vendor: the start (起算日) and
 	// so the three months of §2-3 run from it.
 	start(now, pol, c)
