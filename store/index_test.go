@@ -198,3 +198,36 @@ func TestMigrationFillsParticipationTimes(t *testing.T) {
 		return nil
 	})
 }
+
+// Schema 1 kept the sealed notice inside the outbox record: the migration
+// moves it to its own bucket.
+func TestMigrationMovesOutboxRaw(t *testing.T) {
+	s, path := open(t)
+	s.db.Update(func(btx *bolt.Tx) error {
+		rec := `{"seq":7,"message_id":"m7@bot","kind":"ack","from":"b@x","to":["v@y.example"],"raw":"` +
+			"UmF3IG5vdGljZQ==" + `","created":"2026-11-01T00:00:00Z","attempts":0,"next_attempt":"0001-01-01T00:00:00Z","state":"queued"}`
+		if err := btx.Bucket(bOutbox).Put(u64(7), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range [][]byte{bOutQueue, bRecent, bCaseState, bOutRaw} {
+			btx.DeleteBucket(b)
+		}
+		return btx.Bucket(bMeta).Put(keySchema, u64(1))
+	})
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.View(func(tx *Tx) error {
+		q, err := tx.QueuedOutbox(nil)
+		if err != nil || len(q) != 1 || string(q[0].Raw) != "Raw notice" {
+			t.Fatalf("after migration: %v %+v", err, q)
+		}
+		if bytes.Contains(tx.btx.Bucket(bOutbox).Get(u64(7)), []byte(`"raw"`)) {
+			t.Fatal("raw still inside the record")
+		}
+		return nil
+	})
+}

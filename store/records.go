@@ -230,7 +230,9 @@ type OutboxEntry struct {
 	Kind        string    `json:"kind"`
 	From        string    `json:"from"`
 	To          []string  `json:"to"`
-	Raw         []byte    `json:"raw"`
+	// Raw is kept in its own bucket, not in the JSON record: rewriting
+	// the record after each attempt then costs no base64 of the message.
+	Raw         []byte    `json:"-"`
 	Encrypted   bool      `json:"encrypted,omitempty"`
 	Created     time.Time `json:"created"`
 	Attempts    int       `json:"attempts"`

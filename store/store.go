@@ -42,8 +42,9 @@ var (
 	bOutQueue  = []byte("outq")       // seq → nil, for queued outbox entries
 	bRecent    = []byte("rcptrecent") // lower(addr) \x00 created \x00 seq → nil
 	bCaseState = []byte("casestate")  // state \x00 case id → nil
+	bOutRaw    = []byte("outraw")     // seq → the sealed notice
 	allBuckets = [][]byte{bMeta, bVendors, bContacts, bCases, bParts, bEvents, bLedger, bUIDs, bRaw, bOutbox, bMsgRefs, bCursors, bKeyed,
-		bOutQueue, bRecent, bCaseState}
+		bOutQueue, bRecent, bCaseState, bOutRaw}
 
 	keySchema = []byte("schema")
 	keyMagic  = []byte("magic")
@@ -760,7 +761,8 @@ func (tx *Tx) Enqueue(e *OutboxEntry) error {
 }
 
 // PutOutbox replaces an outbox entry (after an attempt) and keeps the
-// queue index.
+// queue index. The raw message is written when e.Raw is set; an entry
+// read with OutboxMeta keeps its stored one.
 func (tx *Tx) PutOutbox(e *OutboxEntry) error {
 	q := tx.btx.Bucket(bOutQueue)
 	var err error
@@ -771,6 +773,11 @@ func (tx *Tx) PutOutbox(e *OutboxEntry) error {
 	}
 	if err != nil {
 		return err
+	}
+	if e.Raw != nil {
+		if err := tx.btx.Bucket(bOutRaw).Put(u64(e.Seq), e.Raw); err != nil {
+			return err
+		}
 	}
 	return putJSON(tx.btx.Bucket(bOutbox), u64(e.Seq), e)
 }
@@ -827,16 +834,18 @@ func (tx *Tx) PruneRecent(before time.Time) (int, error) {
 	return len(old), nil
 }
 
-// QueuedOutbox lists the queued entries in queue order, from the index;
-// filter may be nil.
+// QueuedOutbox lists the queued entries in queue order, from the index,
+// with their raw messages; filter (which sees no Raw) may be nil.
 func (tx *Tx) QueuedOutbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, error) {
 	var out []*OutboxEntry
+	raws := tx.btx.Bucket(bOutRaw)
 	err := tx.btx.Bucket(bOutQueue).ForEach(func(k, _ []byte) error {
-		e, err := tx.OutboxEntry(binary.BigEndian.Uint64(k))
+		e, err := tx.OutboxMeta(binary.BigEndian.Uint64(k))
 		if err != nil {
 			return err
 		}
 		if filter == nil || filter(e) {
+			e.Raw = bytes.Clone(raws.Get(k))
 			out = append(out, e)
 		}
 		return nil
@@ -861,8 +870,21 @@ func buildIndexes(tx *Tx) error {
 	}); err != nil {
 		return err
 	}
-	es, err := tx.Outbox(nil)
-	if err != nil {
+	var es []*OutboxEntry
+	if err := tx.btx.Bucket(bOutbox).ForEach(func(k, data []byte) error {
+		// Schema 1 kept the raw message inside the record.
+		var legacy struct {
+			OutboxEntry
+			Raw []byte `json:"raw"`
+		}
+		if err := json.Unmarshal(data, &legacy); err != nil {
+			return fmt.Errorf("decode outbox %x: %w", k, err)
+		}
+		e := legacy.OutboxEntry
+		e.Raw = legacy.Raw
+		es = append(es, &e)
+		return nil
+	}); err != nil {
 		return err
 	}
 	for _, e := range es {
@@ -876,8 +898,18 @@ func buildIndexes(tx *Tx) error {
 	return nil
 }
 
-// OutboxEntry returns one entry.
+// OutboxEntry returns one entry with its raw message.
 func (tx *Tx) OutboxEntry(seq uint64) (*OutboxEntry, error) {
+	e, err := tx.OutboxMeta(seq)
+	if err != nil {
+		return nil, err
+	}
+	e.Raw = bytes.Clone(tx.btx.Bucket(bOutRaw).Get(u64(seq)))
+	return e, nil
+}
+
+// OutboxMeta returns one entry without its raw message (Raw is nil).
+func (tx *Tx) OutboxMeta(seq uint64) (*OutboxEntry, error) {
 	var e OutboxEntry
 	if err := getJSON(tx.btx.Bucket(bOutbox), u64(seq), &e); err != nil {
 		return nil, fmt.Errorf("outbox %d: %w", seq, err)
@@ -885,15 +917,18 @@ func (tx *Tx) OutboxEntry(seq uint64) (*OutboxEntry, error) {
 	return &e, nil
 }
 
-// Outbox lists entries in queue order; filter may be nil.
+// Outbox lists entries in queue order, with their raw messages; filter
+// (which sees no Raw) may be nil.
 func (tx *Tx) Outbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, error) {
 	var out []*OutboxEntry
+	raws := tx.btx.Bucket(bOutRaw)
 	err := tx.btx.Bucket(bOutbox).ForEach(func(k, data []byte) error {
 		var e OutboxEntry
 		if err := json.Unmarshal(data, &e); err != nil {
 			return fmt.Errorf("decode outbox %x: %w", k, err)
 		}
 		if filter == nil || filter(&e) {
+			e.Raw = bytes.Clone(raws.Get(k))
 			out = append(out, &e)
 		}
 		return nil

@@ -307,7 +307,7 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 
 // recordSend records one attempt's outcome in e (and the store).
 func (d *Desk) recordSend(tx *store.Tx, e *store.OutboxEntry, serr error) error {
-	cur, err := tx.OutboxEntry(e.Seq)
+	cur, err := tx.OutboxMeta(e.Seq)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,9 @@ func (d *Desk) recordSend(tx *store.Tx, e *store.OutboxEntry, serr error) error 
 			}
 		}
 	}
+	raw := e.Raw
 	*e = *cur
+	e.Raw = raw
 	return tx.PutOutbox(cur)
 }
 
