@@ -223,13 +223,13 @@ const (
 // OutboxEntry is one notice, rendered and sealed before it is queued, so a
 // retry sends the same bytes with the same Message-ID.
 type OutboxEntry struct {
-	Seq         uint64    `json:"seq"`
-	MessageID   string    `json:"message_id"`
-	Case        string    `json:"case,omitempty"`
-	Vendor      string    `json:"vendor,omitempty"`
-	Kind        string    `json:"kind"`
-	From        string    `json:"from"`
-	To          []string  `json:"to"`
+	Seq       uint64   `json:"seq"`
+	MessageID string   `json:"message_id"`
+	Case      string   `json:"case,omitempty"`
+	Vendor    string   `json:"vendor,omitempty"`
+	Kind      string   `json:"kind"`
+	From      string   `json:"from"`
+	To        []string `json:"to"`
 	// Raw is kept in its own bucket, not in the JSON record: rewriting
 	// the record after each attempt then costs no base64 of the message.
 	Raw         []byte    `json:"-"`
