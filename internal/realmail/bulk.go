@@ -25,7 +25,7 @@ import (
 // script: hundreds take about as long as one AddUser.  Failures fail the
 // test that called Start.
 func (s *Servers) AddUsers(addrs ...string) {
-	s.tb.Helper()
+	s.helper()
 	if len(addrs) == 0 {
 		return
 	}
@@ -37,6 +37,13 @@ func (s *Servers) AddUsers(addrs ...string) {
 // hundreds).
 func (s *Servers) DeliverAll(t testing.TB, user, mailbox string, raws [][]byte) {
 	t.Helper()
+	if err := s.AppendAll(user, mailbox, raws); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// AppendAll is DeliverAll returning its error.
+func (s *Servers) AppendAll(user, mailbox string, raws [][]byte) error {
 	const perSession = 200 // keep each session well inside ioTimeout
 	for len(raws) > 0 {
 		chunk := raws[:min(perSession, len(raws))]
@@ -58,14 +65,24 @@ func (s *Servers) DeliverAll(t testing.TB, user, mailbox string, raws [][]byte) 
 			return nil
 		})
 		if err != nil {
-			t.Fatalf("realmail: appending to %s of %s: %v", mailbox, user, err)
+			return fmt.Errorf("realmail: appending to %s of %s: %w", mailbox, user, err)
 		}
 	}
+	return nil
 }
 
 // Count returns how many messages a mailbox of user holds (IMAP STATUS).
 func (s *Servers) Count(t testing.TB, user, mailbox string) int {
 	t.Helper()
+	n, err := s.MessageCount(user, mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// MessageCount is Count returning its error.
+func (s *Servers) MessageCount(user, mailbox string) (int, error) {
 	var n int
 	err := s.withIMAP(user, func(c *imapclient.Client) error {
 		data, err := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
@@ -79,9 +96,9 @@ func (s *Servers) Count(t testing.TB, user, mailbox string) int {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("realmail: counting %s of %s: %v", mailbox, user, err)
+		return 0, fmt.Errorf("realmail: counting %s of %s: %w", mailbox, user, err)
 	}
-	return n
+	return n, nil
 }
 
 // Headers returns the header of every message in a mailbox of user, in UID

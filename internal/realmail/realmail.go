@@ -85,43 +85,73 @@ func Start(t testing.TB) *Servers {
 		}
 		t.Skip(msg)
 	}
-	script, err := findScript()
+	s, err := StartServers()
 	if err != nil {
 		t.Fatal(err)
+	}
+	s.tb = t
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s", s.LogTails())
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	return s
+}
+
+// StartServers starts a new server pair outside of a test (a benchmark, a
+// tool); the caller must call Stop.  It does not look at COORDBOT_REALMAIL.
+//
+// The helpers that take no testing.TB but report failures to the test that
+// called Start (AddUser, AddUsers, StopIMAP, StartIMAP, StopSMTP,
+// StartSMTP, RecreateMailbox) must not be used on such a pair: use the
+// error-returning variants (CreateUsers, Control) instead.
+func StartServers() (*Servers, error) {
+	script, err := findScript()
+	if err != nil {
+		return nil, err
 	}
 	// Short path: unix socket paths must stay under ~100 bytes.  Not
 	// t.TempDir: the mail users must be able to traverse every parent.
 	dir, err := os.MkdirTemp("/tmp", "cbm")
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("realmail: %w", err)
 	}
-	s := &Servers{Dir: dir, tb: t, script: script}
-	t.Cleanup(func() {
-		if t.Failed() {
-			s.logTails()
-		}
-		if out, err := s.run("stop"); err != nil {
-			t.Errorf("realmail: stopping the servers in %s: %v\n%s", dir, err, out)
-			return
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("realmail: %v", err)
-		}
-	})
+	s := &Servers{Dir: dir, script: script}
 	if out, err := s.run("start"); err != nil {
-		t.Fatalf("realmail: %s start %s: %v\n%s", script, dir, err, out)
+		// The script stops what it started when start fails; stop again
+		// anyway, as Start always did.
+		s.run("stop")
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("realmail: %s start %s: %v\n%s", script, dir, err, out)
 	}
 	env, err := readEnv(filepath.Join(dir, "env"))
+	if err == nil {
+		s.IMAPAddr = env["IMAP_ADDR"]
+		s.SMTPAddr = env["SMTP_ADDR"]
+		s.MaildirRoot = env["MAILDIR_ROOT"]
+		if s.IMAPAddr == "" || s.SMTPAddr == "" || s.MaildirRoot == "" {
+			err = fmt.Errorf("incomplete %s/env: %v", dir, env)
+		}
+	}
 	if err != nil {
-		t.Fatalf("realmail: %v", err)
+		s.Stop()
+		return nil, fmt.Errorf("realmail: %w", err)
 	}
-	s.IMAPAddr = env["IMAP_ADDR"]
-	s.SMTPAddr = env["SMTP_ADDR"]
-	s.MaildirRoot = env["MAILDIR_ROOT"]
-	if s.IMAPAddr == "" || s.SMTPAddr == "" || s.MaildirRoot == "" {
-		t.Fatalf("realmail: incomplete %s/env: %v", dir, env)
+	return s, nil
+}
+
+// Stop stops the servers and removes their directory.  It is idempotent.
+func (s *Servers) Stop() error {
+	if out, err := s.run("stop"); err != nil {
+		return fmt.Errorf("realmail: stopping the servers in %s: %v\n%s", s.Dir, err, out)
 	}
-	return s
+	if err := os.RemoveAll(s.Dir); err != nil {
+		return fmt.Errorf("realmail: %w", err)
+	}
+	return nil
 }
 
 // findScript walks up from the working directory to the module root (the
@@ -173,7 +203,10 @@ func (s *Servers) run(cmd string, args ...string) ([]byte, error) {
 	return c.CombinedOutput()
 }
 
-func (s *Servers) logTails() {
+// LogTails returns the last lines of every server log, for a failure
+// report.
+func (s *Servers) LogTails() string {
+	var b strings.Builder
 	logs, _ := filepath.Glob(filepath.Join(s.Dir, "log", "*.log"))
 	for _, name := range logs {
 		data, err := os.ReadFile(name)
@@ -184,12 +217,16 @@ func (s *Servers) logTails() {
 		if len(lines) > 40 {
 			lines = lines[len(lines)-40:]
 		}
-		s.tb.Logf("realmail: tail of %s:\n%s", name, strings.Join(lines, "\n"))
+		fmt.Fprintf(&b, "realmail: tail of %s:\n%s\n", name, strings.Join(lines, "\n"))
 	}
+	return b.String()
 }
 
 // mustRun runs a subcommand and fails the test that started s on error.
 func (s *Servers) mustRun(cmd string, args ...string) {
+	if s.tb == nil {
+		panic("realmail: a helper that fails the test was called on servers from StartServers; use its error-returning variant")
+	}
 	s.tb.Helper()
 	if out, err := s.run(cmd, args...); err != nil {
 		s.tb.Fatalf("realmail: %s %s: %v\n%s", cmd, strings.Join(args, " "), err, out)
@@ -200,7 +237,7 @@ func (s *Servers) mustRun(cmd string, args ...string) {
 // delivered instead of bounced.  Dovecot picks it up at once.  Failures fail
 // the test that called Start.
 func (s *Servers) AddUser(addr string) {
-	s.tb.Helper()
+	s.helper()
 	s.mustRun("add-user", addr)
 }
 
@@ -208,26 +245,26 @@ func (s *Servers) AddUser(addr string) {
 // outage would; mail keeps being delivered to the mailboxes meanwhile.
 // StartIMAP starts it again on the same port.
 func (s *Servers) StopIMAP() {
-	s.tb.Helper()
+	s.helper()
 	s.mustRun("stop-imap")
 }
 
 // StartIMAP starts the IMAP server stopped by StopIMAP, on the same port.
 func (s *Servers) StartIMAP() {
-	s.tb.Helper()
+	s.helper()
 	s.mustRun("start-imap")
 }
 
 // StopSMTP stops Postfix: the SMTP port refuses connections and nothing is
 // delivered.  Mail already queued is delivered after StartSMTP.
 func (s *Servers) StopSMTP() {
-	s.tb.Helper()
+	s.helper()
 	s.mustRun("stop-smtp")
 }
 
 // StartSMTP starts Postfix stopped by StopSMTP, on the same port.
 func (s *Servers) StartSMTP() {
-	s.tb.Helper()
+	s.helper()
 	s.mustRun("start-smtp")
 }
 

@@ -1,0 +1,299 @@
+package main
+
+// Phase outbound: M vendors with their own keys on a fresh case;
+// `coordbot case notify ID overview all` is sent to a running serve
+// through its admin socket, and timed from issuing the command until
+// Postfix has accepted the last overview (the "notice sent" log lines).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+)
+
+func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
+	m := o.vendors
+	r, err := newRobot(ctx, o, "outbound", 0)
+	if err != nil {
+		return nil, err
+	}
+	o.logf("outbound: %d vendor keys", m)
+	vs, err := makeVendors(ctx, "out", "beta.example", m)
+	if err != nil {
+		return nil, err
+	}
+	if err := register(ctx, r, vs); err != nil {
+		return nil, err
+	}
+	caseID, err := newCase(ctx, r, "Router firmware command injection", vs)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.startServe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	if err := waitQueueEmpty(ctx, o, time.Minute); err != nil {
+		return nil, err
+	}
+
+	from := s.count()
+	o.logf("outbound: case notify %s overview all (%d vendors)", caseID, m)
+	t0 := time.Now()
+	out, err := r.run(ctx, "case", "notify", caseID, "overview", "all")
+	if err != nil {
+		return nil, err
+	}
+	queued := time.Since(t0)
+	if q := strings.Count(out, ": overview queued"); q != m {
+		return nil, fmt.Errorf("case notify overview all queued %d overviews, want %d:\n%s", q, m, tail(out, 10))
+	}
+	sent, failed := 0, 0
+	var last time.Time
+	stopProgress := progress(o, "outbound: overviews sent", m, func() int { return countMsg(s.snapshot()[from:], "notice sent") })
+	_, err = s.scan(ctx, from, 10*time.Minute+time.Duration(m)*time.Second, func(l *logLine) bool {
+		switch {
+		case l.Msg == "notice sent" && l.Kind == "overview":
+			sent++
+			last = l.Time
+		case l.Msg == "notice failed permanently" || l.Msg == "notice deferred":
+			failed++
+			o.notef("outbound: %s: %s %s", l.Msg, l.Vendor, l.Err)
+		}
+		return sent+failed == m
+	})
+	stopProgress()
+	if err != nil {
+		return nil, fmt.Errorf("waiting for %d overviews to be sent (%d sent): %w", m, sent, err)
+	}
+	if failed > 0 {
+		return nil, fmt.Errorf("%d overviews not sent", failed)
+	}
+	dur := last.Sub(t0)
+	o.logf("outbound: %d overviews queued in %v (command returned), all accepted by Postfix after %v", m,
+		queued.Round(time.Millisecond), dur.Round(time.Millisecond))
+	if err := s.stop(); err != nil {
+		return nil, err
+	}
+	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if k, err := maildirCount(o, v.addr); err != nil || k != 1 {
+			return nil, fmt.Errorf("%s has %d messages, want its overview (%v)", v.addr, k, err)
+		}
+	}
+
+	// The size of a real notice: what Postfix accepted (trace fields
+	// left out), and the plaintext inside.
+	msgs, err := o.srv.FetchAll(vs[0].addr, "INBOX")
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("reading %s's overview: %d messages, %v", vs[0].addr, len(msgs), err)
+	}
+	rawSize := len(withoutTrace(msgs[0]))
+	plain, err := decryptNotice(msgs[0], vs[0], r)
+	if err != nil {
+		return nil, err
+	}
+	o.logf("outbound: a real overview is %d bytes as sent, %d bytes of plaintext inside", rawSize, len(plain))
+
+	gpgRate, err := gpgSignEncryptRate(ctx, o, r, vs, len(plain))
+	if err != nil {
+		return nil, err
+	}
+	raws := rawNotices(vs, rawSize)
+	rawC, err := rawSMTPRate(ctx, o, vs, raws, o.smtpConns)
+	if err != nil {
+		return nil, err
+	}
+	raw1, err := rawSMTPRate(ctx, o, vs, raws, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	rate := perSecond(m, dur)
+	o.notef("outbound: %d overviews of %d bytes (%d bytes plaintext), coordbot and the raw baseline over %d SMTP connection(s)",
+		m, rawSize, len(plain), o.smtpConns)
+	return []Figure{
+		{"outbound_notices_per_s", rate, "notices/s"},
+		{"outbound_gpg_sign_encrypt_per_s", gpgRate, "notices/s"},
+		{"outbound_raw_smtp_per_s", rawC, "messages/s"},
+		{"outbound_raw_smtp_1conn_per_s", raw1, "messages/s"},
+		ratio("outbound_per_gpg", rate, gpgRate),
+		ratio("outbound_per_raw", rate, rawC),
+	}, nil
+}
+
+// withoutTrace drops the fields Postfix and Dovecot add on delivery
+// (Return-Path, Delivered-To, Received), leaving the message as submitted.
+func withoutTrace(raw []byte) []byte {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 {
+		return raw
+	}
+	var out bytes.Buffer
+	skip := false
+	for _, l := range strings.SplitAfter(string(raw[:end+2]), "\r\n") {
+		if l == "" {
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			if !skip {
+				out.WriteString(l)
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(name) {
+		case "return-path", "delivered-to", "received":
+			skip = true
+		default:
+			skip = false
+			out.WriteString(l)
+		}
+	}
+	out.WriteString("\r\n")
+	out.Write(raw[end+4:])
+	return out.Bytes()
+}
+
+// decryptNotice opens a notice as its vendor does and returns the
+// plaintext (the protected MIME entity).
+func decryptNotice(raw []byte, v *vendor, r *robot) ([]byte, error) {
+	arm, err := encryptedPart(raw)
+	if err != nil {
+		return nil, fmt.Errorf("overview to %s: %w", v.id, err)
+	}
+	blk, err := armor.Decode(bytes.NewReader(arm))
+	if err != nil {
+		return nil, err
+	}
+	md, err := openpgp.ReadMessage(blk.Body, openpgp.EntityList{v.ent, r.ent}, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("overview to %s does not decrypt: %w", v.id, err)
+	}
+	plain, err := io.ReadAll(md.UnverifiedBody)
+	if err != nil {
+		return nil, err
+	}
+	if md.SignatureError != nil || md.SignedBy == nil {
+		return nil, fmt.Errorf("overview to %s: signature %v", v.id, md.SignatureError)
+	}
+	return plain, nil
+}
+
+// filler is text of n bytes in 76-character CRLF lines.
+func filler(n int) []byte {
+	const line = "The quick brown fox jumps over the lazy dog; 0123456789 ABCDEFGHIJKLMNOPQRS\r\n"
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.WriteString(line)
+	}
+	return b.Bytes()[:n]
+}
+
+// gpgSignEncryptRate runs `gpg --sign --encrypt --armor` once per vendor,
+// one after another: signed by the robot key, encrypted to the vendor's
+// key and the robot's (coordbot encrypts to itself too, for its Sent
+// copy), on a body of plainSize bytes.
+func gpgSignEncryptRate(ctx context.Context, o *options, r *robot, vs []*vendor, plainSize int) (float64, error) {
+	g, err := prepareGPG(ctx, o, r, vs)
+	if err != nil {
+		return 0, err
+	}
+	defer g.close()
+	body := filler(plainSize)
+	one := func(v *vendor) error {
+		out, _, err := g.run(ctx, body, "--armor", "--sign", "--encrypt", "-u", r.fpr, "-r", v.fpr, "-r", r.fpr)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(out, []byte("-----BEGIN PGP MESSAGE-----")) {
+			return fmt.Errorf("gpg --sign --encrypt for %s: no armored message", v.id)
+		}
+		return nil
+	}
+	if err := one(vs[0]); err != nil { // warm-up: starts gpg-agent
+		return 0, err
+	}
+	t0 := time.Now()
+	for _, v := range vs {
+		if err := one(v); err != nil {
+			return 0, err
+		}
+	}
+	d := time.Since(t0)
+	o.logf("outbound: gpg --sign --encrypt: %d in %v", len(vs), d.Round(time.Millisecond))
+	return perSecond(len(vs), d), nil
+}
+
+// rawNotices are ready-made messages of size bytes from the robot to each
+// vendor.
+func rawNotices(vs []*vendor, size int) [][]byte {
+	out := make([][]byte, len(vs))
+	for i, v := range vs {
+		head := fmt.Sprintf("From: coordbot <%s>\r\nTo: %s\r\nSubject: [JVNVU#00000000] Vulnerability overview\r\n"+
+			"Message-ID: <raw.%d.%s@cert.example>\r\nDate: %s\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"+
+			"Content-Type: text/plain; charset=us-ascii\r\n\r\n", botAddr, v.addr, i, v.id, time.Now().Format(time.RFC1123Z))
+		out[i] = append([]byte(head), filler(max(size-len(head), 78))...)
+	}
+	return out
+}
+
+// rawSMTPRate sends every raw message to Postfix over conns parallel SMTP
+// connections (each reused for many messages) and returns messages/s,
+// from the first connect to the last acceptance.
+func rawSMTPRate(ctx context.Context, o *options, vs []*vendor, raws [][]byte, conns int) (float64, error) {
+	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
+		return 0, err
+	}
+	next := make(chan int, len(raws))
+	for i := range raws {
+		next <- i
+	}
+	close(next)
+	errs := make(chan error, conns)
+	t0 := time.Now()
+	for range conns {
+		go func() {
+			s, err := dialSMTP(o.srv.SMTPAddr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.close()
+			for i := range next {
+				if ctx.Err() != nil {
+					errs <- ctx.Err()
+					return
+				}
+				if err := s.send(botAddr, []string{vs[i].addr}, raws[i]); err != nil {
+					errs <- fmt.Errorf("raw SMTP to %s: %w", vs[i].addr, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range conns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	d := time.Since(t0)
+	if first != nil {
+		return 0, first
+	}
+	o.logf("outbound: raw SMTP over %d connection(s): %d in %v", conns, len(raws), d.Round(time.Millisecond))
+	return perSecond(len(raws), d), nil
+}
