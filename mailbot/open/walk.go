@@ -204,9 +204,11 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 	if attached && !strings.HasPrefix(mt, "message/") && mt != "text/rfc822-headers" {
 		// A file: its content is kept only up to MaxAttachment (a key
 		// file is far smaller).
-		head, err := p.readAll(io.LimitReader(body, p.lim.MaxAttachment+1))
+		// In pieces, not io.ReadAll: a growing buffer would copy a big
+		// file several times before the limit stops it.
+		head, err := readBounded(body, p.lim.MaxAttachment, 0)
 		if err != nil {
-			return err
+			p.defect("part cut short")
 		}
 		if int64(len(head)) > p.lim.MaxAttachment {
 			n, _ := io.Copy(io.Discard, body)
