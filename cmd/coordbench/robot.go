@@ -140,11 +140,12 @@ func (r *robot) setSMTP(addr string) error {
 func (r *robot) keyFile() string { return filepath.Join(r.dir, "data", "robot.asc") }
 
 // childEnv is the environment of coordbot processes: no config or
-// passphrase from the caller's environment.
+// passphrase from the caller's environment (COORDBOT_CPUPROFILE passes, to
+// profile the runs).
 func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "COORDBOT_") {
+		if strings.HasPrefix(kv, "COORDBOT_") && !strings.HasPrefix(kv, "COORDBOT_CPUPROFILE=") {
 			continue
 		}
 		env = append(env, kv)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -39,12 +38,6 @@ func openDesk(e *env, f *cmdFlags) (*desk.Desk, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if os.Getenv("GOMEMLIMIT") == "" && cfg.Limits.SoftMemoryBytes > 0 {
-		// The collector works harder near the limit instead of letting the
-		// heap double: a large message then costs about its own size, not
-		// several times it. A soft limit: the process may still go above.
-		debug.SetMemoryLimit(cfg.Limits.SoftMemoryBytes)
 	}
 	return desk.New(st, cfg, newLogger(e, cfg)), nil
 }

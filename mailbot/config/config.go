@@ -131,9 +131,6 @@ type Limits struct {
 	// MaxAttachmentBytes: larger attachments are counted, not read into
 	// memory (the raw message keeps them).
 	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
-	// SoftMemoryBytes is the Go runtime's soft memory limit for serve and
-	// poll (GOMEMLIMIT overrides it; 0 leaves the runtime's default).
-	SoftMemoryBytes int64 `toml:"soft_memory_bytes"`
 	// MaxAnswersPerHour caps notices to one sender address (loop protection).
 	MaxAnswersPerHour int `toml:"max_answers_per_hour"`
 }
@@ -275,9 +272,6 @@ func (c *Config) Defaults() {
 	}
 	if c.Limits.MaxMIMEDepth == 0 {
 		c.Limits.MaxMIMEDepth = 16
-	}
-	if c.Limits.SoftMemoryBytes == 0 {
-		c.Limits.SoftMemoryBytes = 64 << 20
 	}
 	if c.Limits.MaxAttachmentBytes == 0 {
 		c.Limits.MaxAttachmentBytes = 8 << 20

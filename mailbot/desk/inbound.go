@@ -118,6 +118,7 @@ func isTraceField(name string) bool {
 // recorded (e.g. the store could not be written): leave the message where
 // it is and try again later.
 func (d *Desk) Handle(in Inbound) (res Result, err error) {
+	defer tightenMemory(len(in.Raw))()
 	start := d.Now()
 	hash := Hash(in.Raw)
 	defer func() {
