@@ -80,6 +80,14 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 			return
 		}
 		it.msg = msg
+		// Parse the sender's pinned keys here, on this core, rather than
+		// on first use inside the batch transaction, which runs on one.
+		_ = d.Store.View(func(tx *store.Tx) error {
+			if v, err := tx.VendorByAddr(msg.From.Addr); err == nil {
+				d.vendorKeys(v, start)
+			}
+			return nil
+		})
 	}
 	// Decryption and signature checks are the cost; they spread over the
 	// cores while the store stays single-writer.

@@ -74,17 +74,25 @@ func (d *Desk) vendorKeys(v *store.Vendor, now time.Time) []*openpgp.Entity {
 
 func (d *Desk) parsedKey(fpr, armored string, now time.Time) *openpgp.Entity {
 	d.keys.mu.Lock()
+	e, ok := d.keys.public[fpr]
+	d.keys.mu.Unlock()
+	if ok {
+		return e
+	}
+	// Parsed outside the lock: workers opening a batch parse their
+	// senders' keys at the same time.
+	pub, err := keys.ParsePublic([]byte(armored), now)
+	if err != nil || pub.Fingerprint != fpr {
+		d.Log.Warn("pinned key unusable", "fingerprint", fpr, "err", err)
+		return nil
+	}
+	d.keys.mu.Lock()
 	defer d.keys.mu.Unlock()
 	if d.keys.public == nil {
 		d.keys.public = map[string]*openpgp.Entity{}
 	}
 	if e, ok := d.keys.public[fpr]; ok {
-		return e
-	}
-	pub, err := keys.ParsePublic([]byte(armored), now)
-	if err != nil || pub.Fingerprint != fpr {
-		d.Log.Warn("pinned key unusable", "fingerprint", fpr, "err", err)
-		return nil
+		return e // parsed meanwhile by another worker: one entity per key
 	}
 	d.keys.public[fpr] = pub.Entity
 	return pub.Entity

@@ -104,7 +104,8 @@ func (d *Desk) buildOpenKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
 func (d *Desk) keysChanged() {
 	d.keys.mu.Lock()
 	d.keys.open = nil
-	d.keys.public = nil
+	// d.keys.public stays: it is keyed by fingerprint, and whether a key
+	// is usable is decided at each use.
 	d.keys.gen++
 	d.keys.mu.Unlock()
 }
