@@ -94,10 +94,13 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 	// crash in between repeats only the MOVE (the ledger knows the UIDs).
 	// The byte budget keeps large messages from piling up in memory.
 	const batchBytes, batchCount = 8 << 20, 100
+	fetchStart := time.Now()
 	err = c.FetchBatches(uids, batchBytes, batchCount, func(fs []inbox.Fetched) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		fetched := time.Since(fetchStart)
+		handleStart := time.Now()
 		// ins[i] became res[i]: too large ones first (recorded without
 		// being read), then the batch.
 		var ins, batch []Inbound
@@ -119,6 +122,8 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 		}
 		got, herr := d.HandleBatch(batch)
 		ins, res = append(ins, batch[:len(got)]...), append(res, got...)
+		handled := time.Since(handleStart)
+		moveStart := time.Now()
 		// Move what was recorded, even when the rest failed.
 		dests := map[string][]imap.UID{}
 		var order []string
@@ -134,6 +139,9 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 			}
 			n += len(dests[dest])
 		}
+		d.Log.Info("inbound batch", "messages", len(fs), "fetch", fetched.Round(time.Millisecond),
+			"handle", handled.Round(time.Millisecond), "move", time.Since(moveStart).Round(time.Millisecond))
+		fetchStart = time.Now()
 		if herr != nil {
 			d.Log.Error("store write failed: message left in the mailbox for a later pass", "err", herr)
 			return herr
