@@ -2,6 +2,7 @@ package desk
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +165,31 @@ func TestHashIgnoresTraceAndLineEnds(t *testing.T) {
 	}
 	if Hash(a) == Hash([]byte("From: x@y.example\r\nSubject: s\r\n\r\n"+body+"x")) {
 		t.Fatal("a changed body hashes the same")
+	}
+}
+
+// TestWarmKeys: every pinned key is parsed ahead, once per worker for
+// opening and once for sealing; pending keys are not.
+func TestWarmKeys(t *testing.T) {
+	f := newFixture(t)
+	_, acmePub := genKey(t, acmeAddr)
+	if _, err := f.d.ImportVendorKey("acme", acmePub); err != nil {
+		t.Fatal(err)
+	}
+	f.d.keysChanged()
+	f.d.keys.public = nil
+	if err := f.d.WarmKeys(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.d.keys.public[acmePub.Fingerprint]; !ok || len(f.d.keys.public) != 1 {
+		t.Fatalf("sealing keys parsed: %d", len(f.d.keys.public))
+	}
+	if len(f.d.keys.open) < runtime.GOMAXPROCS(0) {
+		t.Fatalf("%d opening key sets for %d workers", len(f.d.keys.open), runtime.GOMAXPROCS(0))
+	}
+	for _, k := range f.d.keys.open {
+		if len(k.Verify) != 1 {
+			t.Fatalf("a key set verifies with %d keys", len(k.Verify))
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 // keyring caches parsed keys: the robot's secret key (loaded on first use,
 // so commands that send nothing need no passphrase) and pinned public keys.
 type keyring struct {
+	build  sync.Mutex // held while open key sets are built
 	mu     sync.Mutex
 	robot  *openpgp.Entity
 	old    []*openpgp.Entity // rotated-out robot keys, kept for reading

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,10 @@ func (d *Desk) openKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
 // messages in parallel: go-crypto caches verification results inside its
 // entities, so workers must not share them.
 func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, error) {
+	// One builder at a time: the warm-up at start and the first batch
+	// would otherwise both parse every key.
+	d.keys.build.Lock()
+	defer d.keys.build.Unlock()
 	d.keys.mu.Lock()
 	cached := d.keys.open
 	d.keys.mu.Unlock()
@@ -197,4 +202,39 @@ func pinnedOrPending(v *store.Vendor, fpr string) bool {
 		}
 	}
 	return false
+}
+
+// WarmKeys parses every pinned key ahead of need, on every core: the key
+// sets that open mail (one per worker) and the keys that seal notices. A
+// desk with thousands of vendors otherwise parses them on the first
+// message of each, inside the batch transaction; serve runs this at start.
+func (d *Desk) WarmKeys() error {
+	var vendors []*store.Vendor
+	if err := d.Store.View(func(tx *store.Tx) (err error) {
+		if _, err = d.openKeysN(tx, d.Now(), runtime.GOMAXPROCS(0)); err != nil {
+			return err
+		}
+		vendors, err = tx.Vendors()
+		return err
+	}); err != nil {
+		return err
+	}
+	now := d.Now()
+	next := make(chan *store.Vendor)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := range next {
+				d.vendorKeys(v, now)
+			}
+		}()
+	}
+	for _, v := range vendors {
+		next <- v
+	}
+	close(next)
+	wg.Wait()
+	return nil
 }

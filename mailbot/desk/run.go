@@ -436,6 +436,16 @@ func (d *Desk) Serve(ctx context.Context, m Mail) error {
 		default:
 		}
 	})
+	// Parse every pinned key while the connections come up, so a backlog
+	// waiting in the mailbox does not pay for it message by message.
+	go func() {
+		t0 := time.Now()
+		if err := d.WarmKeys(); err != nil {
+			d.Log.Warn("parsing the pinned keys ahead failed; they are parsed on use", "err", err)
+			return
+		}
+		d.Log.Info("pinned keys parsed", "duration", time.Since(t0).Round(time.Millisecond))
+	}()
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.schedulerLoop(ctx) }()
