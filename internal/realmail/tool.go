@@ -4,11 +4,15 @@ package realmail
 // of a test (cmd/coordbench).
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // helper marks the caller as a test helper when s belongs to a test.
@@ -84,4 +88,33 @@ func (s *Servers) QueueLen() (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// MoveEverything moves every message of mailbox from to mailbox to (created
+// when missing on neither side: both must exist) with one UID MOVE: a
+// backlog appears in to at once, as when a server delivers what it held.
+func (s *Servers) MoveEverything(user, from, to string) error {
+	return s.withIMAP(user, func(c *imapclient.Client) error {
+		if _, err := c.Select(from, nil).Wait(); err != nil {
+			return fmt.Errorf("realmail: select %s of %s: %w", from, user, err)
+		}
+		if _, err := c.Move(imap.UIDSet{{Start: 1, Stop: 0}}, to).Wait(); err != nil {
+			return fmt.Errorf("realmail: move %s to %s of %s: %w", from, to, user, err)
+		}
+		return nil
+	})
+}
+
+// CreateMailbox creates a mailbox of user; one that exists is fine.
+func (s *Servers) CreateMailbox(user, name string) error {
+	return s.withIMAP(user, func(c *imapclient.Client) error {
+		if err := c.Create(name, nil).Wait(); err != nil {
+			var ie *imap.Error
+			if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+				return nil
+			}
+			return fmt.Errorf("realmail: create %s of %s: %w", name, user, err)
+		}
+		return nil
+	})
 }

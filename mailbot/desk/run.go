@@ -92,14 +92,57 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 	// A batch is read with one FETCH, recorded in one transaction and
 	// moved with one MOVE per destination: commit first, then MOVE, so a
 	// crash in between repeats only the MOVE (the ledger knows the UIDs).
-	// The byte budget keeps large messages from piling up in memory.
+	// The byte budget keeps large messages from piling up in memory. A
+	// batch's MOVE runs while the next batch is handled: the server works
+	// while the cores decrypt.
 	const batchBytes, batchCount = 8 << 20, 100
+	type moves struct {
+		order []string
+		dests map[string][]imap.UID
+	}
+	move := func(m *moves) (int, error) {
+		moved := 0
+		for _, dest := range m.order {
+			if err := c.MoveAll(m.dests[dest], dest); err != nil {
+				return moved, fmt.Errorf("move %d messages to %s: %w", len(m.dests[dest]), dest, err)
+			}
+			moved += len(m.dests[dest])
+		}
+		return moved, nil
+	}
+	var pending *moves // recorded, not yet moved
 	fetchStart := time.Now()
 	err = c.FetchBatches(uids, batchBytes, batchCount, func(fs []inbox.Fetched) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		fetched := time.Since(fetchStart)
+		type moveResult struct {
+			moved int
+			took  time.Duration
+			err   error
+		}
+		var moving chan moveResult
+		if pending != nil {
+			moving = make(chan moveResult, 1)
+			go func(m *moves) {
+				t0 := time.Now()
+				k, err := move(m)
+				moving <- moveResult{k, time.Since(t0), err}
+			}(pending)
+			pending = nil
+		}
+		waitMove := func() (moveResult, error) {
+			if moving == nil {
+				return moveResult{}, nil
+			}
+			r := <-moving
+			moving = nil
+			n += r.moved
+			return r, r.err
+		}
+		defer waitMove() // on every early return, the connection is free again
+
 		handleStart := time.Now()
 		// ins[i] became res[i]: too large ones first (recorded without
 		// being read), then the batch.
@@ -123,31 +166,42 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 		got, herr := d.HandleBatch(batch)
 		ins, res = append(ins, batch[:len(got)]...), append(res, got...)
 		handled := time.Since(handleStart)
-		moveStart := time.Now()
-		// Move what was recorded, even when the rest failed.
-		dests := map[string][]imap.UID{}
-		var order []string
-		for i, r := range res {
-			if dests[r.Dest] == nil {
-				order = append(order, r.Dest)
-			}
-			dests[r.Dest] = append(dests[r.Dest], imap.UID(ins[i].UID))
+		prev, merr := waitMove()
+		if merr != nil {
+			return merr
 		}
-		for _, dest := range order {
-			if err := c.MoveAll(dests[dest], dest); err != nil {
-				return fmt.Errorf("move %d messages to %s: %w", len(dests[dest]), dest, err)
+		// Move what was recorded, even when the rest failed.
+		m := &moves{dests: map[string][]imap.UID{}}
+		for i, r := range res {
+			if m.dests[r.Dest] == nil {
+				m.order = append(m.order, r.Dest)
 			}
-			n += len(dests[dest])
+			m.dests[r.Dest] = append(m.dests[r.Dest], imap.UID(ins[i].UID))
 		}
 		d.Log.Info("inbound batch", "messages", len(fs), "fetch", fetched.Round(time.Millisecond),
-			"handle", handled.Round(time.Millisecond), "move", time.Since(moveStart).Round(time.Millisecond))
+			"handle", handled.Round(time.Millisecond), "previous_moved", prev.moved, "previous_move", prev.took.Round(time.Millisecond))
 		fetchStart = time.Now()
 		if herr != nil {
 			d.Log.Error("store write failed: message left in the mailbox for a later pass", "err", herr)
+			k, err := move(m)
+			n += k
+			if err != nil {
+				return err
+			}
 			return herr
 		}
+		pending = m
 		return nil
 	})
+	if pending != nil {
+		// The last batch; after an IMAP error this may fail too, and the
+		// next pass moves what the ledger already knows.
+		k, merr := move(pending)
+		n += k
+		if err == nil {
+			err = merr
+		}
+	}
 	if err != nil {
 		return n, err
 	}
