@@ -294,7 +294,12 @@ func (r *robot) startServe(ctx context.Context) (*serveProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The socket is listening once "serving" is logged; a CLI call proves it.
+	// A running daemon: its pinned keys parsed (serve does it at start)
+	// and its admin socket answering (a CLI call proves it).
+	if _, err := s.scan(ctx, 0, 5*time.Minute, func(l *logLine) bool { return l.Msg == "pinned keys parsed" }); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("serve did not parse its keys: %w", err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := r.run(ctx, "vendor", "list")

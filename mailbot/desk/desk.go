@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coordbot/coordbot/mailbot/config"
@@ -38,6 +39,9 @@ type Desk struct {
 	// kick, when set, is called after something was queued, so a running
 	// daemon sends it without waiting for its timer.
 	kick func()
+
+	// sending counts Drain passes under way (Sent copies wait for none).
+	sending atomic.Int32
 }
 
 // New makes a desk over an open store.

@@ -249,6 +249,8 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 		d.noteOutbox()
 		return 0, 0, nil
 	}
+	d.sending.Add(1)
+	defer d.sending.Add(-1)
 	type result struct {
 		e    *store.OutboxEntry
 		serr error
@@ -563,29 +565,11 @@ func (d *Desk) outboundLoop(ctx context.Context, m Mail, kick <-chan struct{}) {
 	log := d.Log.With("loop", "outbound")
 	s := smtpout.New(m.SMTP, d.Log)
 	defer s.Close()
-	var sentBox *inbox.Client
-	defer func() {
-		if sentBox != nil {
-			sentBox.Close()
-		}
-	}()
-	appendSent := func(raw []byte) error {
-		if d.Cfg.SMTP.SentMailbox == "" {
-			return nil
-		}
-		if sentBox == nil {
-			c, err := inbox.Dial(ctx, m.IMAP, d.Log)
-			if err != nil {
-				return err
-			}
-			sentBox = c
-		}
-		if err := sentBox.Append(d.Cfg.SMTP.SentMailbox, raw, imap.FlagSeen); err != nil {
-			sentBox.Close()
-			sentBox = nil
-			return err
-		}
-		return nil
+	var appendSent func([]byte) error
+	if d.Cfg.SMTP.SentMailbox != "" {
+		copies := newSentCopier(ctx, d, m.IMAP)
+		defer copies.close()
+		appendSent = copies.add
 	}
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
@@ -623,6 +607,99 @@ func (d *Desk) schedulerLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// sentCopier stores copies of sent notices in the Sent mailbox on its own
+// IMAP connection and goroutine, so that a mass notice's thousand APPENDs
+// never hold up the next notices. The copies are best effort: the outbox
+// keeps every notice; what is still waiting at shutdown is dropped.
+type sentCopier struct {
+	d    *Desk
+	// busy holds the copies back while notices are being sent: they are
+	// low priority, and the same servers take both.
+	busy func() bool
+	cfg  inbox.Config
+	mu   sync.Mutex
+	cond *sync.Cond
+	q    [][]byte
+	done bool
+	wg   sync.WaitGroup
+}
+
+func newSentCopier(ctx context.Context, d *Desk, cfg inbox.Config) *sentCopier {
+	sc := &sentCopier{d: d, cfg: cfg, busy: func() bool { return d.sending.Load() > 0 }}
+	sc.cond = sync.NewCond(&sc.mu)
+	sc.wg.Add(1)
+	go sc.run(ctx)
+	go func() {
+		<-ctx.Done()
+		sc.mu.Lock()
+		sc.done = true
+		sc.cond.Broadcast()
+		sc.mu.Unlock()
+	}()
+	return sc
+}
+
+func (sc *sentCopier) add(raw []byte) error {
+	sc.mu.Lock()
+	sc.q = append(sc.q, raw)
+	sc.cond.Signal()
+	sc.mu.Unlock()
+	return nil
+}
+
+func (sc *sentCopier) close() {
+	sc.mu.Lock()
+	sc.done = true
+	sc.cond.Broadcast()
+	sc.mu.Unlock()
+	sc.wg.Wait()
+}
+
+func (sc *sentCopier) run(ctx context.Context) {
+	defer sc.wg.Done()
+	var c *inbox.Client
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for {
+		sc.mu.Lock()
+		for len(sc.q) == 0 && !sc.done {
+			sc.cond.Wait()
+		}
+		if sc.done {
+			if n := len(sc.q); n > 0 {
+				sc.d.Log.Warn("copies to the sent mailbox not made at shutdown", "count", n)
+			}
+			sc.mu.Unlock()
+			return
+		}
+		if sc.busy() {
+			sc.mu.Unlock()
+			sleep(ctx, 100*time.Millisecond)
+			continue
+		}
+		raw := sc.q[0]
+		sc.q = sc.q[1:]
+		sc.mu.Unlock()
+		if c == nil {
+			var err error
+			if c, err = inbox.Dial(ctx, sc.cfg, sc.d.Log); err != nil {
+				c = nil
+				sc.d.Log.Warn("copy to the sent mailbox failed", "err", err)
+				sleep(ctx, time.Second)
+				continue
+			}
+		}
+		if err := c.Append(sc.d.Cfg.SMTP.SentMailbox, raw, imap.FlagSeen); err != nil {
+			c.Close()
+			c = nil
+			sc.d.Log.Warn("copy to the sent mailbox failed", "err", err)
 		}
 	}
 }
