@@ -193,3 +193,46 @@ func TestWarmKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyAllInChunks: a mass notice commits in chunks; every vendor is
+// served exactly once, and running it again serves nobody.
+func TestNotifyAllInChunks(t *testing.T) {
+	f := newFixture(t)
+	var ins []VendorInput
+	var ids []string
+	for i := range notifyChunk*2 + 5 {
+		id := fmt.Sprintf("mass%03d", i)
+		ids = append(ids, id)
+		ins = append(ins, VendorInput{ID: id, Name: id, Emails: []string{id + "@mass.example"}, Lang: "en"})
+	}
+	if err := f.d.ImportVendors(ins); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.AttachVendors(f.caseID, ids); err != nil {
+		t.Fatal(err)
+	}
+	kicks := 0
+	f.d.OnQueued(func() { kicks++ })
+	res, err := f.d.Notify(f.caseID, "overview", []string{"all"})
+	if err != nil || len(res) != len(ids) {
+		t.Fatalf("notify all: %v, %d results for %d vendors", err, len(res), len(ids))
+	}
+	if kicks != 3 {
+		t.Errorf("%d commits signalled, want 3 chunks", kicks)
+	}
+	perVendor := map[string]int{}
+	for _, e := range f.queued() {
+		if e.Kind == "overview" {
+			perVendor[e.Vendor]++
+		}
+	}
+	for _, id := range ids {
+		if perVendor[id] != 1 || f.part(id).State != store.PartOverviewSent {
+			t.Fatalf("%s: %d overviews, state %s", id, perVendor[id], f.part(id).State)
+		}
+	}
+	again, err := f.d.Notify(f.caseID, "overview", []string{"all"})
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second run: %v, %+v", err, again)
+	}
+}
