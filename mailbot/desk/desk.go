@@ -360,9 +360,6 @@ type NotifyResult struct {
 // needed); "all" means every vendor on the case not yet sent it. Named
 // vendors that cannot get it make the whole call fail and nothing is queued.
 func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
-	if len(vendorIDs) == 1 && vendorIDs[0] == "all" {
-		return d.notifyAll(caseID, kind)
-	}
 	var res []NotifyResult
 	err := d.Run(process.ActorCLI, func(o *Op) (err error) { res, err = o.Notify(caseID, kind, vendorIDs); return })
 	if err != nil {
@@ -371,54 +368,20 @@ func (d *Desk) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, 
 	return res, nil
 }
 
-// notifyChunk is how many vendors one transaction of notifyAll serves.
-const notifyChunk = 64
-
-// notifyAll notifies every vendor on the case not yet sent the notice, a
-// transaction per notifyChunk vendors: the first notices go out while the
-// next are sealed, so a mass case reaches the SMTP server at its pace
-// instead of after every notice is sealed. A crash in between leaves some
-// vendors notified; running it again notifies the others, as "all" means
-// those not yet sent it.
-func (d *Desk) notifyAll(caseID, kind string) ([]NotifyResult, error) {
-	var ids []string
-	if err := d.Store.View(func(tx *store.Tx) error {
-		parts, err := tx.Participations(caseID)
-		for _, p := range parts {
-			if wantsNotice(kind, p.State) {
-				ids = append(ids, p.Vendor)
-			}
-		}
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("notify %s on %s: %w", kind, caseID, err)
-	}
-	if len(ids) <= notifyChunk {
-		// One transaction; it also reports a bad case or kind.
-		var res []NotifyResult
-		err := d.Run(process.ActorCLI, func(o *Op) (err error) { res, err = o.Notify(caseID, kind, []string{"all"}); return })
-		if err != nil {
-			return nil, fmt.Errorf("notify %s on %s: %w", kind, caseID, err)
-		}
-		return res, nil
-	}
-	var res []NotifyResult
-	for chunk := range slices.Chunk(ids, notifyChunk) {
-		var r []NotifyResult
-		err := d.Run(process.ActorCLI, func(o *Op) (err error) { r, err = o.notify(caseID, kind, chunk, true); return })
-		if err != nil {
-			return res, fmt.Errorf("notify %s on %s (after %d vendors): %w", kind, caseID, len(res), err)
-		}
-		res = append(res, r...)
-	}
-	return res, nil
-}
-
 // Notify queues a notice kind for vendors.
 func (o *Op) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, error) {
+	if kind != process.KindOverview && kind != process.KindDetail {
+		return nil, fmt.Errorf("notify %s: not a notice kind (overview, detail)", kind)
+	}
+	d, tx, now := o.d, o.tx, o.now
+	var res []NotifyResult
+	c, err := tx.Case(caseID)
+	if err != nil {
+		return nil, err
+	}
 	all := len(vendorIDs) == 1 && vendorIDs[0] == "all"
 	if all {
-		parts, err := o.tx.Participations(caseID)
+		parts, err := tx.Participations(caseID)
 		if err != nil {
 			return nil, err
 		}
@@ -428,21 +391,6 @@ func (o *Op) Notify(caseID, kind string, vendorIDs []string) ([]NotifyResult, er
 				vendorIDs = append(vendorIDs, p.Vendor)
 			}
 		}
-	}
-	return o.notify(caseID, kind, vendorIDs, all)
-}
-
-// notify queues kind for the vendors; with all, vendors that cannot or
-// need not get it are reported and skipped instead of failing the call.
-func (o *Op) notify(caseID, kind string, vendorIDs []string, all bool) ([]NotifyResult, error) {
-	if kind != process.KindOverview && kind != process.KindDetail {
-		return nil, fmt.Errorf("notify %s: not a notice kind (overview, detail)", kind)
-	}
-	d, tx, now := o.d, o.tx, o.now
-	var res []NotifyResult
-	c, err := tx.Case(caseID)
-	if err != nil {
-		return nil, err
 	}
 	for _, id := range vendorIDs {
 		if err := o.attach(c, id); err != nil {
@@ -455,9 +403,6 @@ func (o *Op) notify(caseID, kind string, vendorIDs []string, all bool) ([]Notify
 		p, err := tx.Participation(caseID, id)
 		if err != nil {
 			return nil, err
-		}
-		if all && !wantsNotice(kind, p.State) {
-			continue // served meanwhile
 		}
 		var eff process.Effect
 		switch {
