@@ -616,7 +616,7 @@ func (d *Desk) schedulerLoop(ctx context.Context) {
 // never hold up the next notices. The copies are best effort: the outbox
 // keeps every notice; what is still waiting at shutdown is dropped.
 type sentCopier struct {
-	d    *Desk
+	d *Desk
 	// busy holds the copies back while notices are being sent: they are
 	// low priority, and the same servers take both.
 	busy func() bool
