@@ -193,3 +193,28 @@ func TestWarmKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTickPrunesRateIndex: the scheduler pass drops rate-limit index keys
+// older than two hours, at most once an hour, and the limit still counts
+// the last hour.
+func TestTickPrunesRateIndex(t *testing.T) {
+	f := newFixture(t)
+	old := f.d.Now().Add(-5 * time.Hour)
+	f.d.Store.Update(func(tx *store.Tx) error {
+		return tx.Enqueue(&store.OutboxEntry{MessageID: "old@bot", Kind: "ack", To: []string{acmeAddr}, Created: old, State: store.OutSent})
+	})
+	count := func(since time.Time) (n int) {
+		f.d.Store.View(func(tx *store.Tx) error { n = tx.CountSentTo(acmeAddr, since); return nil })
+		return
+	}
+	before := count(time.Time{})
+	if _, err := f.d.Tick(f.d.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(time.Time{}); got != before-1 {
+		t.Fatalf("%d keys for acme after the pass, want %d", got, before-1)
+	}
+	if count(f.d.Now().Add(-time.Hour)) != before-1 {
+		t.Fatal("recent keys were pruned")
+	}
+}

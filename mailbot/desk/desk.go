@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,9 @@ type Desk struct {
 
 	// sending counts Drain passes under way (Sent copies wait for none).
 	sending atomic.Int32
+
+	pruneMu   sync.Mutex
+	lastPrune time.Time // of the rate-limit index
 }
 
 // New makes a desk over an open store.

@@ -76,9 +76,33 @@ func (d *Desk) Tick(now time.Time) (TickResult, error) {
 	if res.Actions > 0 {
 		d.queued()
 	}
+	d.pruneRecent(now)
 	d.Health.Ticked(d.Now())
 	d.Log.Info("scheduler pass", "now", now.Format(time.RFC3339), "cases", res.Cases, "actions", res.Actions)
 	return res, nil
+}
+
+// pruneRecent drops, at most once an hour, the rate-limit index keys older
+// than the limit's hour (with a margin): the index would otherwise grow
+// with every notice ever sent.
+func (d *Desk) pruneRecent(now time.Time) {
+	d.pruneMu.Lock()
+	defer d.pruneMu.Unlock()
+	if !d.lastPrune.IsZero() && now.Sub(d.lastPrune) < time.Hour {
+		return
+	}
+	d.lastPrune = now
+	var n int
+	if err := d.Store.Update(func(tx *store.Tx) (err error) {
+		n, err = tx.PruneRecent(now.Add(-2 * time.Hour))
+		return err
+	}); err != nil {
+		d.Log.Warn("pruning the rate-limit index failed", "err", err)
+		return
+	}
+	if n > 0 {
+		d.Log.Info("rate-limit index pruned", "keys", n)
+	}
 }
 
 // dueActions reads a case and what the scheduler owes it as of now.
