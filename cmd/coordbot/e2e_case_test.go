@@ -105,7 +105,8 @@ func TestThreeVendorCase(t *testing.T) {
 	// Status reports: acme encrypted and signed from "Thunderbird", gamma plain.
 	var detail []byte
 	for _, raw := range srv.WaitMessages(t, "psirt@acme.example", "INBOX", 3, 30*time.Second) {
-		if bytes.Contains(raw, []byte("multipart/encrypted")) {
+		// Notices of one pass arrive in any order: the Message-ID names the kind.
+		if bytes.Contains(raw, []byte("multipart/encrypted")) && strings.HasPrefix(headerMsgID(t, raw), "coordbot.detail.") {
 			detail = raw
 		}
 	}
