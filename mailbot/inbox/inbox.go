@@ -498,44 +498,14 @@ func (c *Client) needSelected() error {
 // *TooLargeError. UIDs that no longer exist are skipped. An error returned
 // by fn stops Fetch and is returned wrapped.
 func (c *Client) Fetch(uids []imap.UID, fn func(uid imap.UID, raw []byte, err error) error) error {
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
-	if len(uids) == 0 {
-		return nil
-	}
-	sizes, err := c.sizes(uids)
-	if err != nil {
-		return err
-	}
-	for _, uid := range uids {
-		size, ok := sizes[uid]
-		if !ok {
-			c.log.Debug("imap message gone before fetch", "uid", uid)
-			continue
-		}
-		var raw []byte
-		var msgErr error
-		if size > c.cfg.MaxMessageSize {
-			msgErr = &TooLargeError{UID: uid, Size: size, Limit: c.cfg.MaxMessageSize}
-		} else {
-			raw, ok, err = c.body(uid)
-			var tl *TooLargeError
-			switch {
-			case errors.As(err, &tl):
-				msgErr = tl
-			case err != nil:
+	return c.FetchBatches(uids, 1, 1, func(fs []Fetched) error {
+		for _, f := range fs {
+			if err := fn(f.UID, f.Raw, f.Err); err != nil {
 				return err
-			case !ok:
-				c.log.Debug("imap message gone during fetch", "uid", uid)
-				continue
 			}
 		}
-		if err := fn(uid, raw, msgErr); err != nil {
-			return fmt.Errorf("inbox: handle uid %d: %w", uid, err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // sizes asks for RFC822.SIZE first so an oversized message is never
@@ -561,44 +531,6 @@ func (c *Client) sizes(uids []imap.UID) (map[imap.UID]int64, error) {
 		return nil
 	})
 	return sizes, err
-}
-
-// body fetches one message; ok is false when the server returned none.
-func (c *Client) body(uid imap.UID) (raw []byte, ok bool, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	limit := c.cfg.MaxMessageSize
-	err = c.do(fmt.Sprintf("fetch uid %d", uid), 0, func(w *watchdog) error {
-		if err := c.needSelected(); err != nil {
-			return err
-		}
-		section := &imap.FetchItemBodySection{Peek: true}
-		cmd := c.ic.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
-		// Close drains what we don't read; it must run before returning
-		// or the reader goroutine stalls (emersion/go-imap#667).
-		var readErr error
-		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-			for item := msg.Next(); item != nil; item = msg.Next() {
-				b, isBody := item.(imapclient.FetchItemDataBodySection)
-				if !isBody || b.Literal == nil || !b.MatchCommand(section) || ok || readErr != nil {
-					continue
-				}
-				if n := b.Literal.Size(); n > limit {
-					readErr = &TooLargeError{UID: uid, Size: n, Limit: limit}
-					continue
-				}
-				// Read to the end before the next item: go-imap hands
-				// out the literal straight from the socket.
-				raw, readErr = readLiteral(progressReader{b.Literal, w}, b.Literal.Size(), limit)
-				ok = readErr == nil
-			}
-		}
-		if err := cmd.Close(); err != nil {
-			return err
-		}
-		return readErr
-	})
-	return raw, ok, err
 }
 
 // Move moves one message of the selected mailbox to dest. With MOVE it is
