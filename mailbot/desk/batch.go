@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coordbot/coordbot/mailbot/health"
 	"github.com/coordbot/coordbot/mailbot/open"
 	"github.com/coordbot/coordbot/store"
 )
@@ -174,11 +173,7 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 			out[i] = it.res
 			queued = queued || !it.res.Again
 		}
-		res := out[i]
-		health.Inbound.WithLabelValues(res.Outcome).Inc()
-		d.Log.Info("inbound", "uid", ins[i].UID, "case", res.Case, "vendor", res.Vendor, "message_id", res.MessageID,
-			"outcome", res.Outcome, "reason", res.Reason, "dest", res.Dest, "again", res.Again,
-			"duration", (it.took + commit/time.Duration(len(ins))).Round(time.Microsecond), "batch", len(ins))
+		d.noteInbound(ins[i], out[i], it.took+commit/time.Duration(len(ins)), "batch", len(ins))
 	}
 	if queued {
 		// Acknowledgements and triage go out now, not at the next timer.

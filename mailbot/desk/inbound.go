@@ -128,10 +128,7 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 			res, err = d.record(in, hash, nil, quarantine("internal error while reading the message", "", ""))
 		}
 		if err == nil {
-			health.Inbound.WithLabelValues(res.Outcome).Inc()
-			d.Log.Info("inbound", "uid", in.UID, "case", res.Case, "vendor", res.Vendor, "message_id", res.MessageID,
-				"outcome", res.Outcome, "reason", res.Reason, "dest", res.Dest, "again", res.Again,
-				"duration", d.Now().Sub(start).Round(time.Microsecond))
+			d.noteInbound(in, res, d.Now().Sub(start))
 		}
 	}()
 	var ok *open.Keys
@@ -157,6 +154,15 @@ func (d *Desk) Handle(in Inbound) (res Result, err error) {
 		return d.record(in, hash, nil, quarantine("unreadable message: "+reasonOf(perr), "", ""))
 	}
 	return d.record(in, hash, msg, verdict{})
+}
+
+// noteInbound counts and logs what became of one message: one line per
+// message, identifiers only.
+func (d *Desk) noteInbound(in Inbound, res Result, took time.Duration, attrs ...any) {
+	health.Inbound.WithLabelValues(res.Outcome).Inc()
+	d.Log.Info("inbound", append([]any{"uid", in.UID, "case", res.Case, "vendor", res.Vendor, "message_id", res.MessageID,
+		"outcome", res.Outcome, "reason", res.Reason, "dest", res.Dest, "again", res.Again,
+		"duration", took.Round(time.Microsecond)}, attrs...)...)
 }
 
 func reasonOf(err error) string {
