@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,13 +49,18 @@ type Keys struct {
 type keyIndex struct {
 	ring   openpgp.EntityList
 	pinned map[string]bool
+	// byID maps the key ID of every primary key and subkey to the
+	// entities holding it, in ring order: go-crypto's EntitiesById scans
+	// the whole ring, once per lookup, which a desk with thousands of
+	// vendor keys pays on every message.
+	byID map[uint64]openpgp.EntityList
 }
 
 // Prepare indexes the keys once, so that each ParseWith does not redo it
 // (a desk with thousands of pinned vendor keys). Call it after the lists
 // are final; copies of k made afterwards share the index.
 func (k *Keys) Prepare() {
-	idx := &keyIndex{pinned: map[string]bool{}}
+	idx := &keyIndex{pinned: map[string]bool{}, byID: map[uint64]openpgp.EntityList{}}
 	for _, e := range k.Verify {
 		if e != nil && e.PrimaryKey != nil {
 			idx.ring = append(idx.ring, e)
@@ -64,6 +70,19 @@ func (k *Keys) Prepare() {
 	for _, e := range k.Decrypt {
 		if e != nil && e.PrimaryKey != nil {
 			idx.ring = append(idx.ring, e)
+		}
+	}
+	for _, e := range idx.ring {
+		ids := []uint64{e.PrimaryKey.KeyId}
+		for _, sk := range e.Subkeys {
+			if sk.PublicKey != nil {
+				ids = append(ids, sk.PublicKey.KeyId)
+			}
+		}
+		for i, id := range ids {
+			if !slices.Contains(ids[:i], id) {
+				idx.byID[id] = append(idx.byID[id], e)
+			}
 		}
 	}
 	k.index = idx
@@ -122,6 +141,7 @@ const lookupBudget = 16
 type pgpState struct {
 	ring     openpgp.EntityList // Verify, then Decrypt
 	pinned   map[string]bool    // primary fingerprints of Verify
+	byID     map[uint64]openpgp.EntityList
 	now      time.Time
 	maxPlain int64
 	cfg      *packet.Config
@@ -151,7 +171,7 @@ func newPGP(k *Keys, lim Limits) *pgpState {
 		c.Prepare()
 		idx = c.index
 	}
-	s.ring, s.pinned = idx.ring, idx.pinned
+	s.ring, s.pinned, s.byID = idx.ring, idx.pinned, idx.byID
 	// go-crypto's own bound sits a little above ours, so that a bomb is
 	// stopped by our read (a clean ErrTooLarge) rather than by an error
 	// that decryption turns into a generic parse failure.
@@ -174,18 +194,28 @@ var entityMu sync.Mutex
 // boundedRing is the key ring for one OpenPGP message, see lookupBudget.
 type boundedRing struct {
 	list openpgp.EntityList
+	byID map[uint64]openpgp.EntityList
 	left int
 }
 
 func (p *pgpState) keyRing() *boundedRing {
-	return &boundedRing{list: p.ring, left: lookupBudget}
+	return &boundedRing{list: p.ring, byID: p.byID, left: lookupBudget}
+}
+
+// candidates narrows the ring to the entities holding key id; 0 (a hidden
+// recipient) matches every key, as in go-crypto.
+func (r *boundedRing) candidates(id uint64) openpgp.EntityList {
+	if id == 0 || r.byID == nil {
+		return r.list
+	}
+	return r.byID[id]
 }
 
 func (r *boundedRing) EntitiesById(id uint64) []*openpgp.Entity {
 	if r.left <= 0 {
 		return nil
 	}
-	es := r.list.EntitiesById(id)
+	es := r.candidates(id).EntitiesById(id)
 	if len(es) > 0 {
 		r.left--
 	}
@@ -196,7 +226,7 @@ func (r *boundedRing) KeysById(id uint64) []openpgp.Key {
 	if r.left <= 0 {
 		return nil
 	}
-	ks := r.list.KeysById(id)
+	ks := r.candidates(id).KeysById(id)
 	if len(ks) > 0 {
 		r.left--
 	}

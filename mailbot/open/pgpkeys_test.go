@@ -72,3 +72,44 @@ func RobotKeyring(tb testing.TB) *Keys {
 	}
 	return k
 }
+
+// The key-ID index gives the same answers as go-crypto's scan of the whole
+// ring: by primary key ID, by subkey ID, and every entity for the
+// wildcard ID 0 of a hidden recipient.
+func TestKeyIndexMatchesScan(t *testing.T) {
+	k := RobotKeyring(t)
+	k.Prepare()
+	ring := (&pgpState{ring: k.index.ring, byID: k.index.byID}).keyRing()
+	ids := []uint64{0, 0x1234} // 0x1234: no such key
+	for _, e := range k.index.ring {
+		ids = append(ids, e.PrimaryKey.KeyId)
+		for _, sk := range e.Subkeys {
+			ids = append(ids, sk.PublicKey.KeyId)
+		}
+	}
+	if len(ids) < 12 {
+		t.Fatalf("only %d key IDs in the test ring", len(ids))
+	}
+	for _, id := range ids {
+		ring.left = lookupBudget
+		got, want := ring.EntitiesById(id), k.index.ring.EntitiesById(id)
+		if len(got) != len(want) {
+			t.Fatalf("EntitiesById(%x): %d entities, scan finds %d", id, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("EntitiesById(%x)[%d] differs from the scan", id, i)
+			}
+		}
+		ring.left = lookupBudget
+		gk, wk := ring.KeysById(id), k.index.ring.KeysById(id)
+		if len(gk) != len(wk) {
+			t.Fatalf("KeysById(%x): %d keys, scan finds %d", id, len(gk), len(wk))
+		}
+		for i := range gk {
+			if gk[i].PublicKey != wk[i].PublicKey {
+				t.Fatalf("KeysById(%x)[%d] differs from the scan", id, i)
+			}
+		}
+	}
+}
