@@ -82,8 +82,11 @@ func (d *Desk) parsedKey(fpr, armored string, now time.Time) *openpgp.Entity {
 	}
 	// Parsed outside the lock: workers opening a batch parse their
 	// senders' keys at the same time.
-	pub, err := keys.ParsePublic([]byte(armored), now)
-	if err != nil || pub.Fingerprint != fpr {
+	e, err := keys.ParseEntity([]byte(armored), now)
+	if err == nil && keys.Fingerprint(e) != fpr {
+		err = fmt.Errorf("the stored key is %s", keys.Fingerprint(e))
+	}
+	if err != nil {
 		d.Log.Warn("pinned key unusable", "fingerprint", fpr, "err", err)
 		return nil
 	}
@@ -92,11 +95,11 @@ func (d *Desk) parsedKey(fpr, armored string, now time.Time) *openpgp.Entity {
 	if d.keys.public == nil {
 		d.keys.public = map[string]*openpgp.Entity{}
 	}
-	if e, ok := d.keys.public[fpr]; ok {
-		return e // parsed meanwhile by another worker: one entity per key
+	if prev, ok := d.keys.public[fpr]; ok {
+		return prev // parsed meanwhile by another worker: one entity per key
 	}
-	d.keys.public[fpr] = pub.Entity
-	return pub.Entity
+	d.keys.public[fpr] = e
+	return e
 }
 
 // coordinatorKey returns the configured coordinator's key, or nil when it

@@ -175,6 +175,20 @@ var (
 // ParsePublic reads one public key (armored or binary) and checks that it
 // can be encrypted to at now.
 func ParsePublic(data []byte, now time.Time) (*Public, error) {
+	e, err := ParseEntity(data, now)
+	if err != nil {
+		return nil, err
+	}
+	arm, err := ArmoredPublic(e)
+	if err != nil {
+		return nil, err
+	}
+	return &Public{Fingerprint: Fingerprint(e), Armored: string(arm), Entity: e}, nil
+}
+
+// ParseEntity is ParsePublic without writing the key out again, for keys
+// read back from the store, which holds them armored already.
+func ParseEntity(data []byte, now time.Time) (*openpgp.Entity, error) {
 	if len(data) > maxKeyFile {
 		return nil, fmt.Errorf("keys: key larger than %d bytes", maxKeyFile)
 	}
@@ -202,16 +216,12 @@ func ParsePublic(data []byte, now time.Time) (*Public, error) {
 	if err := Usable(e, now); err != nil {
 		return nil, err
 	}
-	// Store only the public half, whatever was pasted.
+	// Keep only the public half, whatever was pasted.
 	e.PrivateKey = nil
 	for i := range e.Subkeys {
 		e.Subkeys[i].PrivateKey = nil
 	}
-	arm, err := ArmoredPublic(e)
-	if err != nil {
-		return nil, err
-	}
-	return &Public{Fingerprint: Fingerprint(e), Armored: string(arm), Entity: e}, nil
+	return e, nil
 }
 
 // Usable checks revocation, expiry and encryption capability at now.
