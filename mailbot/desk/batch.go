@@ -23,27 +23,46 @@ import (
 // rolls back, a panic), nothing of it is kept and every message goes
 // through Handle on its own, so one message never decides another's fate.
 func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
-	if len(ins) == 0 {
-		return nil, nil
+	p, err := d.prepareBatch(ins)
+	if err != nil {
+		return nil, err
 	}
-	if len(ins) == 1 {
-		res, err := d.Handle(ins[0])
-		if err != nil {
-			return nil, err
-		}
-		return []Result{res}, nil
+	return d.commitBatch(p)
+}
+
+// batchItem is one message of a batch, opened and waiting for the
+// transaction.
+type batchItem struct {
+	hash     string
+	msg      *open.Message
+	v        verdict
+	seen     *store.LedgerEntry
+	res      Result
+	panicked bool
+	took     time.Duration
+}
+
+// preparedBatch is a batch opened and ready to record. Opening touches
+// no state, so the next batch can be opened while this one commits.
+type preparedBatch struct {
+	ins   []Inbound
+	items []batchItem
+	gen   uint64 // keyGen the messages were opened with
+	start time.Time
+	open  time.Duration
+}
+
+// prepareBatch opens the messages of a batch in parallel: the ledger is
+// asked which were recorded before, the rest are decrypted, verified and
+// parsed. Nothing is written.
+func (d *Desk) prepareBatch(ins []Inbound) (*preparedBatch, error) {
+	p := &preparedBatch{ins: ins}
+	if len(ins) <= 1 {
+		return p, nil // Handle opens it
 	}
 	start := d.Now()
-	type item struct {
-		hash     string
-		msg      *open.Message
-		v        verdict
-		seen     *store.LedgerEntry
-		res      Result
-		panicked bool
-		took     time.Duration
-	}
-	items := make([]item, len(ins))
+	openStart := time.Now()
+	items := make([]batchItem, len(ins))
 	workers := min(runtime.GOMAXPROCS(0), len(ins))
 	gen := d.keyGen()
 	var keys []*open.Keys
@@ -108,7 +127,34 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 	}
 	close(jobs)
 	wg.Wait()
+	p.items, p.gen, p.start, p.open = items, gen, start, time.Since(openStart)
+	return p, nil
+}
 
+// commitBatch records a prepared batch in one transaction, see
+// HandleBatch. A batch opened before a key was pinned is opened again.
+func (d *Desk) commitBatch(p *preparedBatch) ([]Result, error) {
+	ins := p.ins
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	if len(ins) == 1 {
+		res, err := d.Handle(ins[0])
+		if err != nil {
+			return nil, err
+		}
+		return []Result{res}, nil
+	}
+	if p.gen != d.keyGen() {
+		// A batch recorded meanwhile pinned a key: a signature by it would
+		// have been judged without it.
+		again, err := d.prepareBatch(ins)
+		if err != nil {
+			return nil, err
+		}
+		p = again
+	}
+	items, gen := p.items, p.gen
 	now := d.Now()
 	commitStart := time.Now()
 	// A message that pins a key ends the batch: the messages after it were
@@ -124,6 +170,12 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 		return d.Store.Update(func(tx *store.Tx) error {
 			end = len(ins)
 			for i := range items {
+				if d.keyGen() != gen {
+					// Pinned by the message before, or by a command
+					// since the batch was opened.
+					end = i
+					break
+				}
 				it := &items[i]
 				if it.seen != nil || it.panicked {
 					continue
@@ -133,10 +185,6 @@ func (d *Desk) HandleBatch(ins []Inbound) ([]Result, error) {
 					return err
 				}
 				it.res = res
-				if d.keyGen() != gen {
-					end = i + 1
-					break
-				}
 			}
 			return nil
 		})

@@ -92,62 +92,62 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 	// A batch is read with one FETCH, recorded in one transaction and
 	// moved with one MOVE per destination: commit first, then MOVE, so a
 	// crash in between repeats only the MOVE (the ledger knows the UIDs).
-	// The byte budget keeps large messages from piling up in memory. A
-	// batch's MOVE runs while the next batch is handled: the server works
-	// while the cores decrypt.
+	// The byte budget keeps large messages from piling up in memory.
+	//
+	// The batches overlap: while batch k commits (one writer, the
+	// acknowledgements sealed on every core), batch k-1 is moved, batch
+	// k+1 is fetched and opened. Opening writes nothing, and a batch
+	// opened before a key was pinned is opened again at its commit.
 	const batchBytes, batchCount = 8 << 20, 100
-	type moves struct {
-		order []string
-		dests map[string][]imap.UID
+	type batch struct {
+		ins     []Inbound // too large ones (recorded at fetch), then the batch
+		res     []Result
+		fetched time.Duration
+		opened  time.Duration
+		done    chan struct{}
+		took    time.Duration // commit
+		err     error
 	}
-	move := func(m *moves) (int, error) {
-		moved := 0
-		for _, dest := range m.order {
-			if err := c.MoveAll(m.dests[dest], dest); err != nil {
-				return moved, fmt.Errorf("move %d messages to %s: %w", len(m.dests[dest]), dest, err)
+	move := func(b *batch) (int, error) {
+		order, dests := []string{}, map[string][]imap.UID{}
+		for i, r := range b.res {
+			if dests[r.Dest] == nil {
+				order = append(order, r.Dest)
 			}
-			moved += len(m.dests[dest])
+			dests[r.Dest] = append(dests[r.Dest], imap.UID(b.ins[i].UID))
+		}
+		moved := 0
+		for _, dest := range order {
+			if err := c.MoveAll(dests[dest], dest); err != nil {
+				return moved, fmt.Errorf("move %d messages to %s: %w", len(dests[dest]), dest, err)
+			}
+			moved += len(dests[dest])
 		}
 		return moved, nil
 	}
-	var pending *moves // recorded, not yet moved
+	// finish moves a committed batch and says how it went. Whatever was
+	// recorded is moved, even when the rest failed.
+	finish := func(b *batch) error {
+		t0 := time.Now()
+		k, merr := move(b)
+		n += k
+		d.Log.Info("inbound batch", "messages", len(b.ins), "fetch", b.fetched.Round(time.Millisecond),
+			"open", b.opened.Round(time.Millisecond), "commit", b.took.Round(time.Millisecond),
+			"moved", k, "move", time.Since(t0).Round(time.Millisecond))
+		if b.err != nil {
+			d.Log.Error("store write failed: message left in the mailbox for a later pass", "err", b.err)
+			return b.err
+		}
+		return merr
+	}
+	var committing *batch
 	fetchStart := time.Now()
 	err = c.FetchBatches(uids, batchBytes, batchCount, func(fs []inbox.Fetched) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		fetched := time.Since(fetchStart)
-		type moveResult struct {
-			moved int
-			took  time.Duration
-			err   error
-		}
-		var moving chan moveResult
-		if pending != nil {
-			moving = make(chan moveResult, 1)
-			go func(m *moves) {
-				t0 := time.Now()
-				k, err := move(m)
-				moving <- moveResult{k, time.Since(t0), err}
-			}(pending)
-			pending = nil
-		}
-		waitMove := func() (moveResult, error) {
-			if moving == nil {
-				return moveResult{}, nil
-			}
-			r := <-moving
-			moving = nil
-			n += r.moved
-			return r, r.err
-		}
-		defer waitMove() // on every early return, the connection is free again
-
-		handleStart := time.Now()
-		// ins[i] became res[i]: too large ones first (recorded without
-		// being read), then the batch.
-		var ins, batch []Inbound
-		var res []Result
+		b := &batch{fetched: time.Since(fetchStart), done: make(chan struct{})}
+		var opening []Inbound
 		for _, f := range fs {
 			var tl *inbox.TooLargeError
 			if errors.As(f.Err, &tl) {
@@ -158,48 +158,48 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 					d.Log.Error("store write failed: message left in the mailbox for a later pass", "uid", f.UID, "err", err)
 					return err
 				}
-				ins, res = append(ins, in), append(res, r)
+				b.ins, b.res = append(b.ins, in), append(b.res, r)
 				continue
 			}
-			batch = append(batch, Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(f.UID), Raw: f.Raw})
+			opening = append(opening, Inbound{Mailbox: mbox, UIDValidity: uv, UID: uint32(f.UID), Raw: f.Raw})
 		}
-		got, herr := d.HandleBatch(batch)
-		ins, res = append(ins, batch[:len(got)]...), append(res, got...)
-		handled := time.Since(handleStart)
-		prev, merr := waitMove()
-		if merr != nil {
-			return merr
+		t0 := time.Now()
+		p, perr := d.prepareBatch(opening)
+		b.opened = time.Since(t0)
+		prev := committing
+		committing = nil
+		if prev != nil {
+			<-prev.done
 		}
-		// Move what was recorded, even when the rest failed.
-		m := &moves{dests: map[string][]imap.UID{}}
-		for i, r := range res {
-			if m.dests[r.Dest] == nil {
-				m.order = append(m.order, r.Dest)
-			}
-			m.dests[r.Dest] = append(m.dests[r.Dest], imap.UID(ins[i].UID))
+		if perr == nil && (prev == nil || prev.err == nil) {
+			committing = b
+			go func() {
+				defer close(b.done)
+				t0 := time.Now()
+				got, err := d.commitBatch(p)
+				b.took = time.Since(t0)
+				b.ins, b.res, b.err = append(b.ins, opening[:len(got)]...), append(b.res, got...), err
+			}()
+		} else if len(b.res) > 0 {
+			// Only the too large ones were recorded: move them with
+			// the batch before.
+			close(b.done)
+			defer func() { _ = finish(b) }()
 		}
-		d.Log.Info("inbound batch", "messages", len(fs), "fetch", fetched.Round(time.Millisecond),
-			"handle", handled.Round(time.Millisecond), "previous_moved", prev.moved, "previous_move", prev.took.Round(time.Millisecond))
-		fetchStart = time.Now()
-		if herr != nil {
-			d.Log.Error("store write failed: message left in the mailbox for a later pass", "err", herr)
-			k, err := move(m)
-			n += k
-			if err != nil {
+		if prev != nil {
+			if err := finish(prev); err != nil {
 				return err
 			}
-			return herr
 		}
-		pending = m
-		return nil
+		fetchStart = time.Now()
+		return perr
 	})
-	if pending != nil {
+	if committing != nil {
 		// The last batch; after an IMAP error this may fail too, and the
 		// next pass moves what the ledger already knows.
-		k, merr := move(pending)
-		n += k
-		if err == nil {
-			err = merr
+		<-committing.done
+		if ferr := finish(committing); err == nil {
+			err = ferr
 		}
 	}
 	if err != nil {
