@@ -102,7 +102,7 @@ func (d *Desk) prepareBatch(ins []Inbound) (*preparedBatch, error) {
 		// on first use inside the batch transaction, which runs on one.
 		_ = d.Store.View(func(tx *store.Tx) error {
 			if v, err := tx.VendorByAddr(msg.From.Addr); err == nil {
-				d.vendorKeys(v, start)
+				d.warmSealKeys(v, start, keys[w])
 			}
 			return nil
 		})

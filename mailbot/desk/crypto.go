@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	v2 "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/keys"
@@ -71,6 +72,42 @@ func (d *Desk) vendorKeys(v *store.Vendor, now time.Time) []*openpgp.Entity {
 		out = append(out, e)
 	}
 	return out
+}
+
+// warmSealKeys readies v's keys for sealing while a batch worker opens
+// its answer: a key the worker's own set holds (and has just checked, if v
+// signed the answer) is taken from it rather than parsed again.
+func (d *Desk) warmSealKeys(v *store.Vendor, now time.Time, ks *open.Keys) {
+	for _, k := range v.Keys {
+		if k.Pending {
+			continue
+		}
+		d.keys.mu.Lock()
+		_, ok := d.keys.public[k.Fingerprint]
+		d.keys.mu.Unlock()
+		if ok {
+			continue
+		}
+		var e *openpgp.Entity
+		ks.WithPinned(k.Fingerprint, func(e2 *v2.Entity) {
+			if e2 != nil {
+				// Unusable now: parsing it below says why, in the log.
+				e, _ = keys.EncryptionV1(e2, now)
+			}
+		})
+		if e != nil {
+			d.keys.mu.Lock()
+			if d.keys.public == nil {
+				d.keys.public = map[string]*openpgp.Entity{}
+			}
+			if _, ok := d.keys.public[k.Fingerprint]; !ok {
+				d.keys.public[k.Fingerprint] = e
+			}
+			d.keys.mu.Unlock()
+			continue
+		}
+		d.parsedKey(k.Fingerprint, k.Armored, now)
+	}
 }
 
 func (d *Desk) parsedKey(fpr, armored string, now time.Time) *openpgp.Entity {

@@ -43,6 +43,10 @@ type Desk struct {
 
 	// sending counts Drain passes under way (Sent copies wait for none).
 	sending atomic.Int32
+	// opening counts Poll passes working through messages: the warm-up
+	// of sealing keys waits for them (their workers ready those keys
+	// more cheaply, see warmSealKeys).
+	opening atomic.Int32
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time // of the rate-limit index

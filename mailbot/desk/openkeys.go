@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -37,12 +38,28 @@ func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, erro
 	d.keys.mu.Lock()
 	cached := d.keys.open
 	d.keys.mu.Unlock()
-	for len(cached) < n {
-		k, err := d.buildOpenKeys(tx, now)
+	if len(cached) < n {
+		vendors, err := tx.Vendors()
 		if err != nil {
 			return nil, err
 		}
-		cached = append(cached, k)
+		// Each set on its own core: a desk with thousands of vendors
+		// parses thousands of keys per set.
+		built := make([]*open.Keys, n-len(cached))
+		errs := make([]error, len(built))
+		var wg sync.WaitGroup
+		for i := range built {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				built[i], errs[i] = d.buildOpenKeys(vendors, now)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		cached = append(cached, built...)
 	}
 	d.keys.mu.Lock()
 	if len(d.keys.open) < len(cached) {
@@ -58,7 +75,7 @@ func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, erro
 	return out, nil
 }
 
-func (d *Desk) buildOpenKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
+func (d *Desk) buildOpenKeys(vendors []*store.Vendor, now time.Time) (*open.Keys, error) {
 	robot, err := d.RobotKey()
 	if err != nil {
 		return nil, err
@@ -72,10 +89,6 @@ func (d *Desk) buildOpenKeys(tx *store.Tx, now time.Time) (*open.Keys, error) {
 		return nil, err
 	}
 	var ver v2.EntityList
-	vendors, err := tx.Vendors()
-	if err != nil {
-		return nil, err
-	}
 	for _, v := range vendors {
 		for _, k := range v.Keys {
 			if k.Pending {
@@ -227,6 +240,12 @@ func (d *Desk) WarmKeys() error {
 		go func() {
 			defer wg.Done()
 			for v := range next {
+				// A backlog being opened readies its senders' keys
+				// itself, from the key sets just built, at a third of
+				// the cost of parsing them again here.
+				for d.opening.Load() > 0 {
+					time.Sleep(20 * time.Millisecond)
+				}
 				d.vendorKeys(v, now)
 			}
 		}()

@@ -140,6 +140,10 @@ func (d *Desk) Poll(ctx context.Context, c *inbox.Client) (int, error) {
 		}
 		return merr
 	}
+	if len(uids) > 0 {
+		d.opening.Add(1)
+		defer d.opening.Add(-1)
+	}
 	var committing *batch
 	fetchStart := time.Now()
 	err = c.FetchBatches(uids, batchBytes, batchCount, func(fs []inbox.Fetched) error {

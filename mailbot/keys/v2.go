@@ -2,10 +2,13 @@ package keys
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	v2 "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
@@ -45,4 +48,55 @@ func PublicV2(armored string) (*v2.Entity, error) {
 // FingerprintV2 is a v2 entity's fingerprint in upper-case hex.
 func FingerprintV2(e *v2.Entity) string {
 	return strings.ToUpper(fmt.Sprintf("%x", e.PrimaryKey.Fingerprint))
+}
+
+// EncryptionV1 returns, for a public key already read (and so checked) by
+// the reader, the v1 entity that sealing encrypts to, without parsing the
+// key again: go-crypto's v1 reader verifies every self-signature once more,
+// which for a backlog of answers from as many vendors doubled the cost of
+// their keys. The entity holds what v2 selected as valid at now: the
+// primary key, its primary user ID with that ID's newest valid
+// self-signature (which carries the cipher preferences), and the newest
+// valid encryption subkey with its binding signature. Anything v2 finds
+// revoked, expired or unable to encrypt is an error, as for ParsePublic.
+// The packets are shared with e, which neither package changes once read.
+func EncryptionV1(e *v2.Entity, now time.Time) (*openpgp.Entity, error) {
+	if e == nil || e.PrimaryKey == nil {
+		return nil, ErrNoKey
+	}
+	if e.PrivateKey != nil {
+		return nil, errors.New("keys: a secret key is not a pinned public key")
+	}
+	if e.Revoked(now) {
+		return nil, ErrRevoked
+	}
+	cfg := &packet.Config{Time: func() time.Time { return now }}
+	selfSig, id := e.PrimaryIdentity(now, cfg)
+	if selfSig == nil || id == nil {
+		return nil, fmt.Errorf("keys: %s has no valid user ID at %s", FingerprintV2(e), now.Format(time.RFC3339))
+	}
+	if e.PrimaryKey.KeyExpired(selfSig, now) {
+		return nil, ErrExpired
+	}
+	enc, ok := e.EncryptionKey(now, cfg)
+	if !ok {
+		return nil, ErrNoEncrypt
+	}
+	out := &openpgp.Entity{
+		PrimaryKey: e.PrimaryKey,
+		Identities: map[string]*openpgp.Identity{id.Name: {
+			Name: id.Name, UserId: id.UserId, SelfSignature: selfSig, Signatures: []*packet.Signature{selfSig},
+		}},
+	}
+	if enc.PublicKey != e.PrimaryKey {
+		if enc.SelfSignature == nil {
+			return nil, ErrNoEncrypt
+		}
+		out.Subkeys = []openpgp.Subkey{{PublicKey: enc.PublicKey, Sig: enc.SelfSignature}}
+	}
+	// The same checks as every other key to seal to, on what was built.
+	if err := Usable(out, now); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

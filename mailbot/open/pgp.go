@@ -54,17 +54,42 @@ type keyIndex struct {
 	// the whole ring, once per lookup, which a desk with thousands of
 	// vendor keys pays on every message.
 	byID map[uint64]openpgp.EntityList
+	// byFpr holds the Verify entities by primary fingerprint.
+	byFpr map[string]*openpgp.Entity
+}
+
+// WithPinned calls f with the entity of the pinned key with this
+// fingerprint (upper case hex), or nil when Keys has none, holding the lock
+// that ParseWith holds (see Mu): go-crypto may write its validity caches
+// into the entity while f uses it.
+func (k *Keys) WithPinned(fpr string, f func(*openpgp.Entity)) {
+	var e *openpgp.Entity
+	if k != nil && k.index != nil {
+		e = k.index.byFpr[fpr]
+	}
+	if e == nil {
+		f(nil)
+		return
+	}
+	mu := k.Mu
+	if mu == nil {
+		mu = &entityMu
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	f(e)
 }
 
 // Prepare indexes the keys once, so that each ParseWith does not redo it
 // (a desk with thousands of pinned vendor keys). Call it after the lists
 // are final; copies of k made afterwards share the index.
 func (k *Keys) Prepare() {
-	idx := &keyIndex{pinned: map[string]bool{}, byID: map[uint64]openpgp.EntityList{}}
+	idx := &keyIndex{pinned: map[string]bool{}, byID: map[uint64]openpgp.EntityList{}, byFpr: map[string]*openpgp.Entity{}}
 	for _, e := range k.Verify {
 		if e != nil && e.PrimaryKey != nil {
 			idx.ring = append(idx.ring, e)
 			idx.pinned[fingerprint(e)] = true
+			idx.byFpr[fingerprint(e)] = e
 		}
 	}
 	for _, e := range k.Decrypt {
