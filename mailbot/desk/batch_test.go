@@ -154,6 +154,72 @@ func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
 	}
 }
 
+// TestCommitBatchReopensAfterPin: a batch opened while the batch before
+// it is still committing (the pipeline in Poll) and then pinning a key is
+// opened again at its commit, so answers signed by the new key count as
+// the vendor's. Opening also readies the signer's key for sealing the
+// acknowledgement, from the key set that checked it.
+func TestCommitBatchReopensAfterPin(t *testing.T) {
+	f := newFixture(t)
+	robot, _ := f.d.RobotKey()
+	oldKey, oldPub := genKey(t, acmeAddr)
+	newKey, newPub := genKey(t, acmeAddr)
+	if _, err := f.d.ImportVendorKey("acme", oldPub); err != nil {
+		t.Fatal(err)
+	}
+	f.d.keys.mu.Lock()
+	f.d.keys.public = nil // nothing readied for sealing yet
+	f.d.keys.mu.Unlock()
+	subj := "Re: [" + f.caseID + "] overview"
+	enc := func(signer *openpgp.Entity, body string) []byte {
+		raw, err := seal.Encrypt(vendorMail(acmeAddr, subj, body), signer, []*openpgp.Entity{robot}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	first := []Inbound{
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 1, Raw: enc(oldKey, "Request detail: yes\n\nOur new key:\n"+newPub.Armored)},
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 2, Raw: enc(oldKey, "Status: affected\nComment: looking\n")},
+	}
+	second := []Inbound{
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 3, Raw: enc(newKey, "Status: affected\nComment: fixed in 2.0\n")},
+		{Mailbox: "INBOX", UIDValidity: 3, UID: 4, Raw: enc(newKey, "Status: affected\nComment: fixed in 2.0.1\n")},
+	}
+	p1, err := f.d.prepareBatch(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.d.keys.mu.Lock()
+	_, readied := f.d.keys.public[oldPub.Fingerprint]
+	f.d.keys.mu.Unlock()
+	if !readied {
+		t.Fatal("opening an answer did not ready its signer's key for sealing")
+	}
+	p2, err := f.d.prepareBatch(second) // opened before the first commits
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.commitBatch(p1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.commitBatch(p2); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Store.View(func(tx *store.Tx) error {
+		for _, in := range append(first, second...) {
+			e, err := tx.LedgerByUID(in.Mailbox, in.UIDValidity, in.UID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !e.Authenticated {
+				t.Fatalf("uid %d not authenticated: %s %s", in.UID, e.Outcome, e.Reason)
+			}
+		}
+		return nil
+	})
+}
+
 // TestHashIgnoresTraceAndLineEnds: the hash of the old, copying way of
 // normalising the body, which the streaming one must keep.
 func TestHashIgnoresTraceAndLineEnds(t *testing.T) {
