@@ -85,6 +85,35 @@ func maildirCount(o *options, user string) (int, error) {
 	return n, nil
 }
 
+// maildirMessages reads user's delivered messages (oldest name first)
+// straight from the maildir, with CRLF line ends as on the wire.
+func maildirMessages(o *options, user string) ([][]byte, error) {
+	local, domain, _ := strings.Cut(strings.ToLower(user), "@")
+	var out [][]byte
+	for _, sub := range []string{"cur", "new"} {
+		dir := filepath.Join(o.srv.MaildirRoot, domain, local, "Maildir", sub)
+		ents, err := os.ReadDir(dir)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
 // smtpSession is one SMTP connection to Postfix, reused for many messages
 // as coordbot's sender reuses its connection.
 type smtpSession struct {

@@ -18,7 +18,8 @@
 //	          inbound_floor_per_inbound, inbound_floor_ncpu_per_inbound
 //	outbound  outbound_notices_per_s, outbound_gpg_sign_encrypt_per_s,
 //	          outbound_raw_smtp_per_s, outbound_raw_smtp_1conn_per_s,
-//	          outbound_per_gpg, outbound_per_raw
+//	          outbound_raw_sealed_smtp_per_s, outbound_per_gpg,
+//	          outbound_per_raw, outbound_per_raw_sealed
 //	latency   latency_ack_p50_ms, latency_ack_p99_ms,
 //	          latency_delivery_p50_ms, latency_delivery_p99_ms
 //	memory    memory_poll_small_mb, memory_poll_attach_mb,

@@ -229,6 +229,9 @@ func (d *Desk) noteUIDValidity(mbox string, uv uint32) error {
 	})
 }
 
+// recordWait is how long Drain gathers sends into one transaction.
+const recordWait = 20 * time.Millisecond
+
 // Sender is what Drain sends through (smtpout.Sender in production).
 type Sender interface {
 	Send(ctx context.Context, from string, to []string, raw []byte) error
@@ -303,8 +306,12 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 	var copies [][]byte
 	var recordErr error
 	for r := range results {
-		// Whatever else has arrived is recorded in the same transaction.
+		// What arrives within recordWait of the first is recorded in the
+		// same transaction: a commit per send would cost every notice an
+		// fsync, on the disk the SMTP server queues to. A crash in that
+		// window sends those notices again, with the same Message-IDs.
 		batch := []result{r}
+		wait := time.NewTimer(recordWait)
 	more:
 		for len(batch) < 256 {
 			select {
@@ -313,10 +320,11 @@ func (d *Desk) Drain(ctx context.Context, s Sender, appendSent func(raw []byte) 
 					break more
 				}
 				batch = append(batch, r2)
-			default:
+			case <-wait.C:
 				break more
 			}
 		}
+		wait.Stop()
 		if recordErr != nil {
 			// The server may have taken them; they stay queued and go
 			// again with the same Message-ID.
