@@ -887,9 +887,15 @@ func buildIndexes(tx *Tx) error {
 	}); err != nil {
 		return err
 	}
+	// Only what a rate limit can still count goes into the index: the
+	// scheduler keeps it to the last two hours, and a store that has sent
+	// for years would otherwise start with every notice in it.
+	recent := time.Now().Add(-RecentWindow)
 	for _, e := range es {
-		if err := tx.indexRecent(e); err != nil {
-			return err
+		if !e.Created.Before(recent) {
+			if err := tx.indexRecent(e); err != nil {
+				return err
+			}
 		}
 		if err := tx.PutOutbox(e); err != nil {
 			return err
@@ -897,6 +903,11 @@ func buildIndexes(tx *Tx) error {
 	}
 	return nil
 }
+
+// RecentWindow is how far back the rate-limit index reaches: the
+// scheduler prunes older keys (Tx.PruneRecent) and the migration does not
+// index them.
+const RecentWindow = 2 * time.Hour
 
 // OutboxEntry returns one entry with its raw message.
 func (tx *Tx) OutboxEntry(seq uint64) (*OutboxEntry, error) {

@@ -723,7 +723,15 @@ address = %q
 		}
 	}
 	if err := st.Update(func(tx *store.Tx) error {
-		return tx.PutCursor("INBOX", store.Cursor{UIDValidity: 1, LastUID: g.uid})
+		if err := tx.PutCursor("INBOX", store.Cursor{UIDValidity: 1, LastUID: g.uid}); err != nil {
+			return err
+		}
+		// A desk that ran through those years pruned the rate-limit index
+		// every hour: it holds the last two hours, not every notice ever
+		// sent, which the first pass timed would otherwise prune.
+		n, err := tx.PruneRecent(sh.lastPass.Add(-2 * time.Hour))
+		logf("%s: rate-limit index pruned as a running desk would have: %d keys", filepath.Base(dir), n)
+		return err
 	}); err != nil {
 		return nil, err
 	}

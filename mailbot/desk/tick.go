@@ -94,7 +94,7 @@ func (d *Desk) pruneRecent(now time.Time) {
 	d.lastPrune = now
 	var n int
 	if err := d.Store.Update(func(tx *store.Tx) (err error) {
-		n, err = tx.PruneRecent(now.Add(-2 * time.Hour))
+		n, err = tx.PruneRecent(now.Add(-store.RecentWindow))
 		return err
 	}); err != nil {
 		d.Log.Warn("pruning the rate-limit index failed", "err", err)
