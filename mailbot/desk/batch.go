@@ -98,14 +98,13 @@ func (d *Desk) prepareBatch(ins []Inbound) (*preparedBatch, error) {
 			return
 		}
 		it.msg = msg
-		// Parse the sender's pinned keys here, on this core, rather than
-		// on first use inside the batch transaction, which runs on one.
-		_ = d.Store.View(func(tx *store.Tx) error {
-			if v, err := tx.VendorByAddr(msg.From.Addr); err == nil {
-				d.warmSealKeys(v, start, keys[w])
-			}
-			return nil
-		})
+		// Ready the signer's key for sealing the acknowledgement here, on
+		// this core, from the key just checked, rather than parse it on
+		// first use inside the batch transaction. Other keys a vendor
+		// may hold are parsed there if needed.
+		if msg.Signature == open.SigValid && msg.SignedBy != "" {
+			d.readySealKey(msg.SignedBy, start, keys[w])
+		}
 	}
 	// Decryption and signature checks are the cost; they spread over the
 	// cores while the store stays single-writer.

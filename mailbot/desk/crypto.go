@@ -74,39 +74,33 @@ func (d *Desk) vendorKeys(v *store.Vendor, now time.Time) []*openpgp.Entity {
 	return out
 }
 
-// warmSealKeys readies v's keys for sealing while a batch worker opens
-// its answer: a key the worker's own set holds (and has just checked, if v
-// signed the answer) is taken from it rather than parsed again.
-func (d *Desk) warmSealKeys(v *store.Vendor, now time.Time, ks *open.Keys) {
-	for _, k := range v.Keys {
-		if k.Pending {
-			continue
+// readySealKey readies the pinned key fpr for sealing while a batch
+// worker opens an answer signed by it: the entity is built from the key
+// the worker's own set has just checked, not parsed and checked again.
+// A key that cannot be used now is left for parsedKey, which logs why.
+func (d *Desk) readySealKey(fpr string, now time.Time, ks *open.Keys) {
+	d.keys.mu.Lock()
+	_, ok := d.keys.public[fpr]
+	d.keys.mu.Unlock()
+	if ok {
+		return
+	}
+	var e *openpgp.Entity
+	ks.WithPinned(fpr, func(e2 *v2.Entity) {
+		if e2 != nil {
+			e, _ = keys.EncryptionV1(e2, now)
 		}
-		d.keys.mu.Lock()
-		_, ok := d.keys.public[k.Fingerprint]
-		d.keys.mu.Unlock()
-		if ok {
-			continue
-		}
-		var e *openpgp.Entity
-		ks.WithPinned(k.Fingerprint, func(e2 *v2.Entity) {
-			if e2 != nil {
-				// Unusable now: parsing it below says why, in the log.
-				e, _ = keys.EncryptionV1(e2, now)
-			}
-		})
-		if e != nil {
-			d.keys.mu.Lock()
-			if d.keys.public == nil {
-				d.keys.public = map[string]*openpgp.Entity{}
-			}
-			if _, ok := d.keys.public[k.Fingerprint]; !ok {
-				d.keys.public[k.Fingerprint] = e
-			}
-			d.keys.mu.Unlock()
-			continue
-		}
-		d.parsedKey(k.Fingerprint, k.Armored, now)
+	})
+	if e == nil {
+		return
+	}
+	d.keys.mu.Lock()
+	defer d.keys.mu.Unlock()
+	if d.keys.public == nil {
+		d.keys.public = map[string]*openpgp.Entity{}
+	}
+	if _, ok := d.keys.public[fpr]; !ok {
+		d.keys.public[fpr] = e
 	}
 }
 

@@ -45,7 +45,7 @@ type Desk struct {
 	sending atomic.Int32
 	// opening counts Poll passes working through messages: the warm-up
 	// of sealing keys waits for them (their workers ready those keys
-	// more cheaply, see warmSealKeys).
+	// more cheaply, see readySealKey).
 	opening atomic.Int32
 
 	pruneMu   sync.Mutex

@@ -240,9 +240,9 @@ func (d *Desk) WarmKeys() error {
 		go func() {
 			defer wg.Done()
 			for v := range next {
-				// A backlog being opened readies its senders' keys
-				// itself, from the key sets just built, at a third of
-				// the cost of parsing them again here.
+				// A backlog being opened readies its signers' keys
+				// itself, from the keys its workers have just checked
+				// (readySealKey), without parsing them again here.
 				for d.opening.Load() > 0 {
 					time.Sleep(20 * time.Millisecond)
 				}
