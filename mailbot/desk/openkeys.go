@@ -43,6 +43,10 @@ func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, erro
 		if err != nil {
 			return nil, err
 		}
+		secret, err := d.robotSecretBytes()
+		if err != nil {
+			return nil, err
+		}
 		// Each set on its own core: a desk with thousands of vendors
 		// parses thousands of keys per set.
 		built := make([]*open.Keys, n-len(cached))
@@ -52,7 +56,7 @@ func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, erro
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				built[i], errs[i] = d.buildOpenKeys(vendors, now)
+				built[i], errs[i] = d.buildOpenKeys(vendors, secret, now)
 			}()
 		}
 		wg.Wait()
@@ -75,7 +79,9 @@ func (d *Desk) openKeysN(tx *store.Tx, now time.Time, n int) ([]*open.Keys, erro
 	return out, nil
 }
 
-func (d *Desk) buildOpenKeys(vendors []*store.Vendor, now time.Time) (*open.Keys, error) {
+// robotSecretBytes serialises the robot's keys, current and retired, for
+// the key sets to read (keys.SecretBytes).
+func (d *Desk) robotSecretBytes() ([][]byte, error) {
 	robot, err := d.RobotKey()
 	if err != nil {
 		return nil, err
@@ -84,7 +90,13 @@ func (d *Desk) buildOpenKeys(vendors []*store.Vendor, now time.Time) (*open.Keys
 	if err != nil {
 		return nil, err
 	}
-	dec, err := keys.SecretV2(append(old, robot)...)
+	// Once per build (openKeysN holds keys.build), not once per set:
+	// serialising writes into the entity's signatures.
+	return keys.SecretBytes(append(old, robot)...)
+}
+
+func (d *Desk) buildOpenKeys(vendors []*store.Vendor, secret [][]byte, now time.Time) (*open.Keys, error) {
+	dec, err := keys.SecretV2FromBytes(secret)
 	if err != nil {
 		return nil, err
 	}

@@ -18,15 +18,36 @@ import (
 
 // SecretV2 converts unlocked v1 secret keys (the robot's) for reading.
 func SecretV2(es ...*openpgp.Entity) (v2.EntityList, error) {
-	var out v2.EntityList
+	data, err := SecretBytes(es...)
+	if err != nil {
+		return nil, err
+	}
+	return SecretV2FromBytes(data)
+}
+
+// SecretBytes serialises unlocked v1 secret keys, for SecretV2FromBytes.
+// go-crypto writes caches into the signatures it serialises, so the same
+// entity must not be serialised by two goroutines at once: key sets built
+// in parallel share these bytes instead.
+func SecretBytes(es ...*openpgp.Entity) ([][]byte, error) {
+	out := make([][]byte, 0, len(es))
 	for _, e := range es {
 		var buf bytes.Buffer
 		if err := e.SerializePrivateWithoutSigning(&buf, nil); err != nil {
 			return nil, fmt.Errorf("keys: convert %s: %w", Fingerprint(e), err)
 		}
-		el, err := v2.ReadKeyRing(&buf)
+		out = append(out, buf.Bytes())
+	}
+	return out, nil
+}
+
+// SecretV2FromBytes reads what SecretBytes wrote, one entity per key.
+func SecretV2FromBytes(data [][]byte) (v2.EntityList, error) {
+	var out v2.EntityList
+	for _, b := range data {
+		el, err := v2.ReadKeyRing(bytes.NewReader(b))
 		if err != nil || len(el) != 1 {
-			return nil, fmt.Errorf("keys: convert %s: %v", Fingerprint(e), err)
+			return nil, fmt.Errorf("keys: convert a secret key: %d entities, %v", len(el), err)
 		}
 		out = append(out, el[0])
 	}
