@@ -321,8 +321,22 @@ func sendBurst(ctx context.Context, o *options, rcpts []string, conns int) error
 	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
 		return err
 	}
-	next := make(chan int, len(rcpts))
-	for i := range rcpts {
+	err := sendParallel(ctx, o, conns, len(rcpts), func(i int) (string, []byte) {
+		return rcpts[i], []byte(fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: warm-up %d\r\nMessage-ID: <warm.%d.%d@coordbench.test>\r\n\r\nwarm-up\r\n",
+			botAddr, rcpts[i], i, time.Now().UnixNano(), i))
+	})
+	if err != nil {
+		return fmt.Errorf("warm-up mail: %w", err)
+	}
+	return waitQueueEmpty(ctx, o, 10*time.Minute)
+}
+
+// sendParallel sends n messages from the robot's address, message i to
+// the recipient and with the bytes msg(i) gives, over conns SMTP
+// connections to Postfix, each reused for many messages.
+func sendParallel(ctx context.Context, o *options, conns, n int, msg func(i int) (string, []byte)) error {
+	next := make(chan int, n)
+	for i := range n {
 		next <- i
 	}
 	close(next)
@@ -336,10 +350,13 @@ func sendBurst(ctx context.Context, o *options, rcpts []string, conns int) error
 			}
 			defer s.close()
 			for i := range next {
-				msg := fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: warm-up %d\r\nMessage-ID: <warm.%d.%d@coordbench.test>\r\n\r\nwarm-up\r\n",
-					botAddr, rcpts[i], i, time.Now().UnixNano(), i)
-				if err := s.send(botAddr, []string{rcpts[i]}, []byte(msg)); err != nil {
-					errs <- fmt.Errorf("warm-up mail to %s: %w", rcpts[i], err)
+				if ctx.Err() != nil {
+					errs <- ctx.Err()
+					return
+				}
+				rcpt, raw := msg(i)
+				if err := s.send(botAddr, []string{rcpt}, raw); err != nil {
+					errs <- fmt.Errorf("SMTP to %s: %w", rcpt, err)
 					return
 				}
 			}
@@ -352,10 +369,7 @@ func sendBurst(ctx context.Context, o *options, rcpts []string, conns int) error
 			first = err
 		}
 	}
-	if first != nil {
-		return first
-	}
-	return waitQueueEmpty(ctx, o, 10*time.Minute)
+	return first
 }
 
 // rawNotices are ready-made messages of size bytes from the robot to each
@@ -378,43 +392,11 @@ func rawSMTPRate(ctx context.Context, o *options, vs []*vendor, raws [][]byte, c
 	if err := warmServers(ctx, o, conns); err != nil {
 		return 0, err
 	}
-	next := make(chan int, len(raws))
-	for i := range raws {
-		next <- i
-	}
-	close(next)
-	errs := make(chan error, conns)
 	t0 := time.Now()
-	for range conns {
-		go func() {
-			s, err := dialSMTP(o.srv.SMTPAddr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer s.close()
-			for i := range next {
-				if ctx.Err() != nil {
-					errs <- ctx.Err()
-					return
-				}
-				if err := s.send(botAddr, []string{vs[i].addr}, raws[i]); err != nil {
-					errs <- fmt.Errorf("raw SMTP to %s: %w", vs[i].addr, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	var first error
-	for range conns {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
+	err := sendParallel(ctx, o, conns, len(raws), func(i int) (string, []byte) { return vs[i].addr, raws[i] })
 	d := time.Since(t0)
-	if first != nil {
-		return 0, first
+	if err != nil {
+		return 0, fmt.Errorf("raw SMTP: %w", err)
 	}
 	o.logf("outbound: raw SMTP over %d connection(s): %d in %v", conns, len(raws), d.Round(time.Millisecond))
 	return perSecond(len(raws), d), nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/mailbot/seal"
 	"github.com/coordbot/coordbot/store"
 )
@@ -106,26 +107,35 @@ func TestHandleBatchMatchesHandle(t *testing.T) {
 	}
 }
 
-// TestHandleBatchNewKeyThenItsUse: an answer carrying a new key signed by
-// the vendor's pinned key, then an answer signed by that new key, in one
-// batch: the second is verified with the key the first pinned, as it would
-// be one by one.
-func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
-	f := newFixture(t)
+// keyChangeFixture is a desk where acme has the pinned key oldKey, and a
+// second key newKey that acme may offer, with enc writing acme's answers to
+// the case as PGP/MIME signed by a key and encrypted to the robot.
+func keyChangeFixture(t *testing.T) (f *fixture, enc func(signer *openpgp.Entity, body string) []byte, oldKey, newKey *openpgp.Entity, newPub *keys.Public) {
+	t.Helper()
+	f = newFixture(t)
 	robot, _ := f.d.RobotKey()
 	oldKey, oldPub := genKey(t, acmeAddr)
-	newKey, newPub := genKey(t, acmeAddr)
+	newKey, newPub = genKey(t, acmeAddr)
 	if _, err := f.d.ImportVendorKey("acme", oldPub); err != nil {
 		t.Fatal(err)
 	}
 	subj := "Re: [" + f.caseID + "] overview"
-	enc := func(signer *openpgp.Entity, body string) []byte {
+	enc = func(signer *openpgp.Entity, body string) []byte {
 		raw, err := seal.Encrypt(vendorMail(acmeAddr, subj, body), signer, []*openpgp.Entity{robot}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return raw
 	}
+	return f, enc, oldKey, newKey, newPub
+}
+
+// TestHandleBatchNewKeyThenItsUse: an answer carrying a new key signed by
+// the vendor's pinned key, then an answer signed by that new key, in one
+// batch: the second is verified with the key the first pinned, as it would
+// be one by one.
+func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
+	f, enc, oldKey, newKey, newPub := keyChangeFixture(t)
 	ins := []Inbound{
 		{Mailbox: "INBOX", UIDValidity: 3, UID: 1, Raw: enc(oldKey, "Request detail: yes\n\nOur new key:\n"+newPub.Armored)},
 		{Mailbox: "INBOX", UIDValidity: 3, UID: 2, Raw: enc(newKey, "Status: affected\nComment: fixed in 2.0\n")},
@@ -160,24 +170,11 @@ func TestHandleBatchNewKeyThenItsUse(t *testing.T) {
 // the vendor's. Opening also readies the signer's key for sealing the
 // acknowledgement, from the key set that checked it.
 func TestCommitBatchReopensAfterPin(t *testing.T) {
-	f := newFixture(t)
-	robot, _ := f.d.RobotKey()
-	oldKey, oldPub := genKey(t, acmeAddr)
-	newKey, newPub := genKey(t, acmeAddr)
-	if _, err := f.d.ImportVendorKey("acme", oldPub); err != nil {
-		t.Fatal(err)
-	}
+	f, enc, oldKey, newKey, newPub := keyChangeFixture(t)
+	oldFpr := keys.Fingerprint(oldKey)
 	f.d.keys.mu.Lock()
 	f.d.keys.public = nil // nothing readied for sealing yet
 	f.d.keys.mu.Unlock()
-	subj := "Re: [" + f.caseID + "] overview"
-	enc := func(signer *openpgp.Entity, body string) []byte {
-		raw, err := seal.Encrypt(vendorMail(acmeAddr, subj, body), signer, []*openpgp.Entity{robot}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
 	first := []Inbound{
 		{Mailbox: "INBOX", UIDValidity: 3, UID: 1, Raw: enc(oldKey, "Request detail: yes\n\nOur new key:\n"+newPub.Armored)},
 		{Mailbox: "INBOX", UIDValidity: 3, UID: 2, Raw: enc(oldKey, "Status: affected\nComment: looking\n")},
@@ -191,7 +188,7 @@ func TestCommitBatchReopensAfterPin(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.d.keys.mu.Lock()
-	_, readied := f.d.keys.public[oldPub.Fingerprint]
+	_, readied := f.d.keys.public[oldFpr]
 	f.d.keys.mu.Unlock()
 	if !readied {
 		t.Fatal("opening an answer did not ready its signer's key for sealing")
