@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -278,6 +279,11 @@ type Tx struct {
 	btx    *bolt.Tx
 	before []func() error
 	locals map[any]any
+	// vendors holds the vendor records decoded in this transaction: one
+	// answer reads its vendor several times (who sent it, whom to
+	// acknowledge), and a record carries armored keys, costly to decode.
+	// Callers get copies.
+	vendors map[string]*Vendor
 }
 
 // Local returns the transaction's value for key, made by init on first
@@ -350,11 +356,31 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 
 // Vendor returns the vendor with id.
 func (tx *Tx) Vendor(id string) (*Vendor, error) {
+	if v, ok := tx.vendors[id]; ok {
+		return v.clone(), nil
+	}
 	var v Vendor
 	if err := getJSON(tx.btx.Bucket(bVendors), []byte(id), &v); err != nil {
 		return nil, fmt.Errorf("vendor %s: %w", id, err)
 	}
+	tx.cacheVendor(&v)
 	return &v, nil
+}
+
+func (tx *Tx) cacheVendor(v *Vendor) {
+	if tx.vendors == nil {
+		tx.vendors = map[string]*Vendor{}
+	}
+	tx.vendors[v.ID] = v.clone()
+}
+
+// clone is a copy of v sharing nothing a caller could change.
+func (v *Vendor) clone() *Vendor {
+	c := *v
+	c.Contacts = slices.Clone(v.Contacts)
+	c.Keys = slices.Clone(v.Keys)
+	c.Keywords = slices.Clone(v.Keywords)
+	return &c
 }
 
 // PutVendor creates or replaces a vendor and indexes its contact addresses.
@@ -378,7 +404,11 @@ func (tx *Tx) PutVendor(v *Vendor) error {
 			return err
 		}
 	}
-	return putJSON(tx.btx.Bucket(bVendors), []byte(v.ID), v)
+	if err := putJSON(tx.btx.Bucket(bVendors), []byte(v.ID), v); err != nil {
+		return err
+	}
+	tx.cacheVendor(v)
+	return nil
 }
 
 // VendorByAddr finds the vendor with a contact address.

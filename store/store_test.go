@@ -190,3 +190,56 @@ func TestLedgerOutboxEventsBackup(t *testing.T) {
 		return nil
 	})
 }
+
+// A vendor read twice in one transaction is decoded once, yet each caller
+// gets its own copy; a write is what later reads see, and a rolled-back
+// write is not.
+func TestVendorReadsInOneTransaction(t *testing.T) {
+	s, _ := open(t)
+	v := &Vendor{ID: "acme", Name: "Acme", Contacts: []Contact{{Addr: "psirt@acme.example"}},
+		Keys: []Key{{Fingerprint: "AA", Armored: "key"}}, Keywords: []string{"router"}}
+	if err := s.Update(func(tx *Tx) error { return tx.PutVendor(v) }); err != nil {
+		t.Fatal(err)
+	}
+	errRollback := errors.New("roll back")
+	err := s.Update(func(tx *Tx) error {
+		a, err := tx.Vendor("acme")
+		if err != nil {
+			return err
+		}
+		a.Name = "changed, not put"
+		a.Contacts[0].Addr = "other@acme.example"
+		a.Keys[0].Pending = true
+		a.Keywords[0] = "changed"
+		b, err := tx.VendorByAddr("psirt@acme.example")
+		if err != nil {
+			return err
+		}
+		if b.Name != "Acme" || b.Contacts[0].Addr != "psirt@acme.example" || b.Keys[0].Pending || b.Keywords[0] != "router" {
+			t.Errorf("a second read sees the first reader's unsaved changes: %+v", b)
+		}
+		b.Name = "Acme Corp"
+		b.Keys = append(b.Keys, Key{Fingerprint: "BB", Armored: "key2"})
+		if again, _ := tx.Vendor("acme"); again.Name != "Acme" || len(again.Keys) != 1 {
+			t.Errorf("a third read sees the second reader's unsaved changes: %+v", again)
+		}
+		if err := tx.PutVendor(b); err != nil {
+			return err
+		}
+		c, _ := tx.Vendor("acme")
+		if c.Name != "Acme Corp" || len(c.Keys) != 2 {
+			t.Errorf("a read after the write: %+v", c)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) error {
+		d, err := tx.Vendor("acme")
+		if err != nil || d.Name != "Acme" || len(d.Keys) != 1 {
+			t.Errorf("after the rollback: %+v, %v", d, err)
+		}
+		return nil
+	})
+}
