@@ -47,6 +47,8 @@ type Desk struct {
 	// of sealing keys waits for them (their workers ready those keys
 	// more cheaply, see readySealKey).
 	opening atomic.Int32
+	// afterPoll, when set (by Serve), is called after each inbound pass.
+	afterPoll func()
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time // of the rate-limit index

@@ -514,9 +514,15 @@ func (d *Desk) Serve(ctx context.Context, m Mail) error {
 		}
 		d.Log.Info("pinned keys parsed", "duration", time.Since(t0).Round(time.Millisecond))
 	}()
+	// The first scheduler pass waits for the first inbound pass: a vendor
+	// whose answer sits in the INBOX while the daemon was down must not
+	// get a reminder for it, and the backlog is read sooner alone.
+	inboundReady := make(chan struct{})
+	var readyOnce sync.Once
+	d.afterPoll = func() { readyOnce.Do(func() { close(inboundReady) }) }
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); d.schedulerLoop(ctx) }()
+	go func() { defer wg.Done(); d.schedulerLoop(ctx, inboundReady) }()
 	go func() { defer wg.Done(); d.inboundLoop(ctx, m.IMAP) }()
 	go func() { defer wg.Done(); d.outboundLoop(ctx, m, kick) }()
 	wg.Wait()
@@ -558,6 +564,9 @@ func (d *Desk) inboundSession(ctx context.Context, cfg inbox.Config, log *slog.L
 			return err
 		}
 		d.Health.Polled(d.Now())
+		if d.afterPoll != nil {
+			d.afterPoll()
+		}
 		*attempt = 0
 		if n > 0 {
 			log.Debug("pass done", "messages", n)
@@ -607,8 +616,22 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// schedulerLoop runs a scheduler pass every minute (DESIGN §5).
-func (d *Desk) schedulerLoop(ctx context.Context) {
+// firstPassWait bounds how long the first scheduler pass waits for the
+// first inbound pass (an IMAP server that is down must not stop it).
+const firstPassWait = 10 * time.Second
+
+// schedulerLoop runs a scheduler pass every minute (DESIGN §5), the first
+// once inboundReady is closed or after firstPassWait.
+func (d *Desk) schedulerLoop(ctx context.Context, inboundReady <-chan struct{}) {
+	wait := time.NewTimer(firstPassWait)
+	select {
+	case <-inboundReady:
+	case <-wait.C:
+	case <-ctx.Done():
+		wait.Stop()
+		return
+	}
+	wait.Stop()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

@@ -1,7 +1,10 @@
 package desk
 
 import (
+	"context"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,4 +139,47 @@ func TestFig6Timeline(t *testing.T) {
 	if _, err := f.d.AdvanceUnreachable(f.caseID, "acme"); err == nil {
 		t.Fatal("a fifth stage")
 	}
+}
+
+// passCounter counts "scheduler pass" log lines.
+type passCounter struct {
+	slog.Handler
+	n *atomic.Int32
+}
+
+func (h passCounter) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h passCounter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "scheduler pass" {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+// TestSchedulerWaitsForFirstInboundPass: under serve, the first scheduler
+// pass waits until the first inbound pass has read the INBOX (so a vendor
+// whose answer waited there is not reminded), then runs at once.
+func TestSchedulerWaitsForFirstInboundPass(t *testing.T) {
+	f := newFixture(t)
+	var passes atomic.Int32
+	f.d.Log = slog.New(passCounter{Handler: slog.DiscardHandler, n: &passes})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); f.d.schedulerLoop(ctx, ready) }()
+	time.Sleep(300 * time.Millisecond)
+	if n := passes.Load(); n != 0 {
+		t.Fatalf("%d scheduler passes before the first inbound pass", n)
+	}
+	close(ready)
+	deadline := time.Now().Add(5 * time.Second)
+	for passes.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if passes.Load() == 0 {
+		t.Fatal("no scheduler pass after the first inbound pass")
+	}
+	cancel()
+	<-done
 }
