@@ -3,12 +3,10 @@ package desk_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/coordbot/coordbot/mailbot/config"
 	"github.com/coordbot/coordbot/mailbot/desk"
 	"github.com/coordbot/coordbot/mailbot/keys"
 	"github.com/coordbot/coordbot/store"
@@ -25,34 +23,7 @@ func (nopSender) Send(context.Context, string, []string, []byte) error { return 
 // notice. The SMTP server's time is what coordbench measures.
 func BenchmarkNotifyMass(b *testing.B) {
 	const vendors = 200
-	dir := b.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`[bot]
-address = %q
-data_dir = %q
-[imap]
-address = "127.0.0.1:1"
-security = "none"
-[smtp]
-address = "127.0.0.1:1"
-security = "none"
-[[coordinator]]
-address = %q
-`, benchBot, dir, benchCoord)), filepath.Join(dir, "c.toml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(cfg.StorePath(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	d := desk.New(st, cfg, nil)
-	made := time.Now().Add(-time.Hour)
-	robot, err := keys.Generate("coordbot", benchBot, keys.GenOptions{}, made)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d.SetRobotKey(robot)
+	d, made := benchDeskWith(b, "")
 	var ins []desk.VendorInput
 	var ids []string
 	for i := range vendors {
