@@ -76,6 +76,22 @@ func TestIndexesFollowTheRecords(t *testing.T) {
 	})
 }
 
+// reopenAsSchema1 marks s's file as schema 1, closes it and opens it
+// again, which runs the migration.
+func reopenAsSchema1(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.db.Update(func(btx *bolt.Tx) error { return btx.Bucket(bMeta).Put(keySchema, u64(1)) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	return s2
+}
+
 // A schema 1 file (no indexes) gets them built at open.
 func TestMigrationBuildsIndexes(t *testing.T) {
 	s, path := open(t)
@@ -95,14 +111,9 @@ func TestMigrationBuildsIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return btx.Bucket(bMeta).Put(keySchema, u64(1))
+		return nil
 	})
-	s.Close()
-	s2, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopenAsSchema1(t, s, path)
 	s2.View(func(tx *Tx) error {
 		if got := tx.CaseIDs(CaseActive); !slices.Equal(got, []string{"A"}) {
 			t.Errorf("CaseIDs after migration = %v", got)
@@ -185,14 +196,9 @@ func TestMigrationFillsParticipationTimes(t *testing.T) {
 		tx.AddEvent("A", Event{Time: t1, Kind: "registration-requested", Vendor: "v"})
 		tx.AddEvent("A", Event{Time: t2, Kind: "unreachable-stage", Vendor: "v"})
 		tx.AddEvent("A", Event{Time: t2, Kind: "overview-sent", Vendor: "w"})
-		return tx.btx.Bucket(bMeta).Put(keySchema, u64(1))
+		return nil
 	})
-	s.Close()
-	s2, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopenAsSchema1(t, s, path)
 	s2.View(func(tx *Tx) error {
 		v, _ := tx.Participation("A", "v")
 		w, _ := tx.Participation("A", "w")
@@ -216,14 +222,9 @@ func TestMigrationMovesOutboxRaw(t *testing.T) {
 		for _, b := range [][]byte{bOutQueue, bRecent, bCaseState, bOutRaw} {
 			btx.DeleteBucket(b)
 		}
-		return btx.Bucket(bMeta).Put(keySchema, u64(1))
+		return nil
 	})
-	s.Close()
-	s2, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopenAsSchema1(t, s, path)
 	s2.View(func(tx *Tx) error {
 		q, err := tx.QueuedOutbox(nil)
 		if err != nil || len(q) != 1 || string(q[0].Raw) != "Raw notice" {
