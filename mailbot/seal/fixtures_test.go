@@ -161,6 +161,8 @@ var sampleBody = "Acme PSIRT 御中\n\n" +
 	".leading dot\n" +
 	"a=b and 100% ok\n" +
 	strings.Repeat("long line ", 12) + "end\n" +
+	// Mostly ASCII, so the text goes quoted-printable (see bodyEncoding).
+	strings.Repeat("Please tell us whether your products are affected.\n", 3) +
 	"-- \nJPCERT/CC coordbot\n"
 
 type sampleAttachment struct {

@@ -331,12 +331,26 @@ func textHeader(h *textproto.Header, enc string, protected bool) {
 	h.Add("Content-Type", ct)
 }
 
-// bodyEncoding picks quoted-printable, readable in any client, unless a
-// line starts with "From ": mbox-style transports rewrite that to ">From "
-// and break the signature (RFC 3156 §3), and Go's quoted-printable writer
-// does not escape it, so such bodies go as base64.
+// bodyEncoding picks quoted-printable, readable in any client, for text
+// that is mostly ASCII, and base64 where quoted-printable would be the
+// longer: it turns every byte of a kana or kanji into three, so a
+// Japanese notice grows by half again in it, and every byte more is
+// hashed, encrypted, armored and carried. A line starting with "From "
+// also goes base64: mbox-style transports rewrite it to ">From " and
+// break the signature (RFC 3156 §3), and Go's quoted-printable writer
+// does not escape it.
 func bodyEncoding(body string) string {
 	if strings.HasPrefix(body, "From ") || strings.Contains(body, "\nFrom ") {
+		return "base64"
+	}
+	escaped := 0
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c >= 0x80 || c == '=' || c < ' ' && c != '\n' && c != '\r' && c != '\t' {
+			escaped++
+		}
+	}
+	// An escaped byte takes three characters; base64 takes 4/3 for any.
+	if 3*2*escaped > len(body) {
 		return "base64"
 	}
 	return "quoted-printable"

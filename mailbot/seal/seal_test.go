@@ -514,3 +514,45 @@ func TestCipherPreference(t *testing.T) {
 		decryptV2(t, ciphertext(t, out), ringV2(t, c.to[0].secArmor, fix.robot.pubArmor), fix.robot, c.cipher)
 	}
 }
+
+func TestBodyEncoding(t *testing.T) {
+	ja := "Acme PSIRT 御中\n\nJVNVU#12345678 の脆弱性について、製品への影響の有無をご回答ください。\n"
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"ascii", "Dear Acme PSIRT,\nplease answer by 2026-12-01.\n", "quoted-printable"},
+		{"some japanese", sampleBody, "quoted-printable"},
+		{"japanese", ja, "base64"},
+		{"japanese then english", ja + strings.Repeat("Please tell us whether your products are affected.\n", 2), "base64"},
+		{"english then a little japanese", strings.Repeat("Please tell us whether your products are affected.\n", 10) + ja, "quoted-printable"},
+		{"from line", "From here on\n", "base64"},
+		{"from line later", "Hello\nFrom here on\n", "base64"},
+		{"equals signs", strings.Repeat("a=b ", 10), "base64"},
+		{"empty", "", "quoted-printable"},
+	} {
+		if got := bodyEncoding(tc.body); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A Japanese notice goes base64 and reads back the same.
+func TestSignJapaneseBase64(t *testing.T) {
+	fixtures(t)
+	now := time.Now()
+	m, _ := sampleMessage(t, now, false)
+	m.ProtectedSubject = ""
+	m.Body = strings.Repeat("JVNVU#12345678 の脆弱性について、製品への影響の有無をご回答ください。\n", 5)
+	out, err := Sign(m, fix.goRobot25519.sec, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := checkSigned(t, out)
+	in := parseInner(t, signed)
+	if enc := in.header.Get("Content-Transfer-Encoding"); enc != "base64" {
+		t.Errorf("body encoding %s, want base64", enc)
+	}
+	if got := norm(in.text); got != norm(m.Body) {
+		t.Errorf("body %q, want %q", got, m.Body)
+	}
+}
