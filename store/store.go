@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,6 +65,7 @@ var (
 type Store struct {
 	db   *bolt.DB
 	path string
+	memo vendorMemo
 }
 
 // Options tune Open.
@@ -213,7 +215,7 @@ func (s *Store) Close() error { return s.db.Close() }
 // together or not at all.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.db.Update(func(btx *bolt.Tx) error {
-		tx := &Tx{btx: btx}
+		tx := &Tx{btx: btx, memo: &s.memo}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -223,7 +225,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, memo: &s.memo}) })
 }
 
 // Backup writes a consistent copy of the store to w while others keep using it.
@@ -284,6 +286,7 @@ type Tx struct {
 	// acknowledge), and a record carries armored keys, costly to decode.
 	// Callers get copies.
 	vendors map[string]*Vendor
+	memo    *vendorMemo
 }
 
 // Local returns the transaction's value for key, made by init on first
@@ -359,11 +362,64 @@ func (tx *Tx) Vendor(id string) (*Vendor, error) {
 	if v, ok := tx.vendors[id]; ok {
 		return v.clone(), nil
 	}
-	var v Vendor
-	if err := getJSON(tx.btx.Bucket(bVendors), []byte(id), &v); err != nil {
-		return nil, fmt.Errorf("vendor %s: %w", id, err)
+	data := tx.btx.Bucket(bVendors).Get([]byte(id))
+	if data == nil {
+		return nil, fmt.Errorf("vendor %s: %w", id, ErrNotFound)
 	}
-	tx.cacheVendor(&v)
+	v, err := tx.memo.decode(id, data)
+	if err != nil {
+		return nil, fmt.Errorf("vendor %s: decode: %w", id, err)
+	}
+	tx.cacheVendor(v)
+	return v, nil
+}
+
+// vendorMemo remembers vendor records decoded from their stored bytes,
+// across transactions. A record carries the vendor's armored keys, and
+// decoding the records of a backlog's senders again in every transaction
+// was a tenth of its CPU. A hit needs the stored bytes to be equal to
+// those decoded, so it can never be stale; callers get copies.
+type vendorMemo struct {
+	mu sync.Mutex
+	m  map[string]memoVendor
+}
+
+type memoVendor struct {
+	data []byte
+	v    *Vendor
+}
+
+// vendorMemoMax bounds the memo: a registry larger than this decodes the
+// rest as before.
+const vendorMemoMax = 4096
+
+// decode returns the vendor stored under key as data.
+func (m *vendorMemo) decode(key string, data []byte) (*Vendor, error) {
+	var v Vendor
+	if m == nil {
+		return &v, json.Unmarshal(data, &v)
+	}
+	m.mu.Lock()
+	e, ok := m.m[key]
+	m.mu.Unlock()
+	if ok && bytes.Equal(e.data, data) {
+		return e.v.clone(), nil
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = map[string]memoVendor{}
+	}
+	if _, ok := m.m[key]; !ok && len(m.m) >= vendorMemoMax {
+		for k := range m.m { // any one
+			delete(m.m, k)
+			break
+		}
+	}
+	m.m[key] = memoVendor{data: bytes.Clone(data), v: v.clone()}
+	m.mu.Unlock()
 	return &v, nil
 }
 
@@ -424,11 +480,11 @@ func (tx *Tx) VendorByAddr(addr string) (*Vendor, error) {
 func (tx *Tx) Vendors() ([]*Vendor, error) {
 	var out []*Vendor
 	err := tx.btx.Bucket(bVendors).ForEach(func(k, data []byte) error {
-		var v Vendor
-		if err := json.Unmarshal(data, &v); err != nil {
+		v, err := tx.memo.decode(string(k), data)
+		if err != nil {
 			return fmt.Errorf("decode vendor %s: %w", k, err)
 		}
-		out = append(out, &v)
+		out = append(out, v)
 		return nil
 	})
 	return out, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,4 +243,78 @@ func TestVendorReadsInOneTransaction(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Vendor records decoded in one transaction are remembered for the next
+// by their bytes: a copy changed by a caller, or a record rewritten, must
+// never come back from the memo.
+func TestVendorMemoAcrossTransactions(t *testing.T) {
+	s, _ := open(t)
+	put := func(v *Vendor) {
+		t.Helper()
+		if err := s.Update(func(tx *Tx) error { return tx.PutVendor(v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() *Vendor {
+		t.Helper()
+		var v *Vendor
+		if err := s.View(func(tx *Tx) (err error) { v, err = tx.Vendor("acme"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	put(&Vendor{ID: "acme", Name: "Acme", Contacts: []Contact{{Addr: "psirt@acme.example"}}, Keys: []Key{{Fingerprint: "AA", Armored: "key"}}})
+	a := read()
+	a.Name = "changed, not put"
+	a.Contacts[0].Addr = "other@acme.example"
+	a.Keys[0].Pending = true
+	if b := read(); b.Name != "Acme" || b.Contacts[0].Addr != "psirt@acme.example" || b.Keys[0].Pending {
+		t.Errorf("a later transaction sees a caller's unsaved changes: %+v", b)
+	}
+	if len(s.memo.m) != 1 {
+		t.Errorf("memo holds %d records after reading one vendor", len(s.memo.m))
+	}
+	put(&Vendor{ID: "acme", Name: "Acme Corp", Contacts: []Contact{{Addr: "psirt@acme.example"}}})
+	if c := read(); c.Name != "Acme Corp" || len(c.Keys) != 0 {
+		t.Errorf("after a rewrite: %+v", c)
+	}
+	var all []*Vendor
+	s.View(func(tx *Tx) (err error) { all, err = tx.Vendors(); return err })
+	if len(all) != 1 || all[0].Name != "Acme Corp" {
+		t.Errorf("Vendors after a rewrite: %+v", all)
+	}
+	all[0].Name = "changed by a lister"
+	if d := read(); d.Name != "Acme Corp" {
+		t.Errorf("a lister's change came back: %+v", d)
+	}
+
+	// The memo stays bounded, and what it dropped is decoded again.
+	if err := s.Update(func(tx *Tx) error {
+		for i := range vendorMemoMax + 10 {
+			if err := tx.PutVendor(&Vendor{ID: fmt.Sprintf("v%05d", i), Name: fmt.Sprint(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s.View(func(tx *Tx) error {
+			all, err := tx.Vendors()
+			if err != nil || len(all) != vendorMemoMax+11 {
+				t.Fatalf("%d vendors, %v", len(all), err)
+			}
+			for i, v := range all[1:] { // after "acme"
+				if v.Name != fmt.Sprint(i) {
+					t.Fatalf("vendor %s named %q", v.ID, v.Name)
+				}
+			}
+			return nil
+		})
+	}
+	if n := len(s.memo.m); n > vendorMemoMax {
+		t.Errorf("memo holds %d records, bound %d", n, vendorMemoMax)
+	}
 }
