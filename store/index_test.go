@@ -53,6 +53,9 @@ func TestIndexesFollowTheRecords(t *testing.T) {
 		if err != nil || len(q) != 2 || q[0].Seq != 2 || q[1].Seq != 3 {
 			t.Errorf("QueuedOutbox = %v, %v", q, err)
 		}
+		if n, first, err := tx.QueueDepth(); err != nil || n != 2 || first == nil || first.Seq != 2 || !first.Created.Equal(t0.Add(time.Hour)) || first.Raw != nil {
+			t.Errorf("QueueDepth = %d, %+v, %v; want 2 and the second entry", n, first, err)
+		}
 		if n := tx.CountSentTo("x@v.example", t0); n != 2 {
 			t.Errorf("CountSentTo x since t0 = %d, want 2 (case-insensitive)", n)
 		}
@@ -232,6 +235,16 @@ func TestMigrationMovesOutboxRaw(t *testing.T) {
 		}
 		if bytes.Contains(tx.btx.Bucket(bOutbox).Get(u64(7)), []byte(`"raw"`)) {
 			t.Fatal("raw still inside the record")
+		}
+		return nil
+	})
+}
+
+func TestQueueDepthEmpty(t *testing.T) {
+	s, _ := open(t)
+	s.View(func(tx *Tx) error {
+		if n, first, err := tx.QueueDepth(); n != 0 || first != nil || err != nil {
+			t.Errorf("QueueDepth of an empty outbox = %d, %v, %v", n, first, err)
 		}
 		return nil
 	})

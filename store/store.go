@@ -939,6 +939,25 @@ func (tx *Tx) QueuedOutbox(filter func(*OutboxEntry) bool) ([]*OutboxEntry, erro
 	return out, err
 }
 
+// QueueDepth counts the queued entries and returns the first in queue
+// order without its raw message (nil when none is queued), from the index:
+// the outbox gauges read it after every send pass, and decoding every
+// queued entry for them was a cost that grew with a backlog.
+func (tx *Tx) QueueDepth() (n int, first *OutboxEntry, err error) {
+	c := tx.btx.Bucket(bOutQueue).Cursor()
+	k, _ := c.First()
+	if k == nil {
+		return 0, nil, nil
+	}
+	if first, err = tx.OutboxMeta(binary.BigEndian.Uint64(k)); err != nil {
+		return 0, nil, err
+	}
+	for ; k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n, first, nil
+}
+
 // buildIndexes fills the schema 2 indexes from the records, and the
 // participation times that repeat events.
 func buildIndexes(tx *Tx) error {

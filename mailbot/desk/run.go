@@ -420,12 +420,13 @@ func (d *Desk) recordSend(tx *store.Tx, e *store.OutboxEntry, serr error) error 
 func (d *Desk) noteOutbox() {
 	now := d.Now()
 	_ = d.Store.View(func(tx *store.Tx) error {
-		es, err := tx.QueuedOutbox(nil)
+		// Queue order is the order of queueing: the first is the oldest.
+		n, first, err := tx.QueueDepth()
 		var oldest time.Duration
-		for _, e := range es {
-			oldest = max(oldest, now.Sub(e.Created))
+		if first != nil {
+			oldest = max(0, now.Sub(first.Created))
 		}
-		d.Health.Outbox(len(es), oldest)
+		d.Health.Outbox(n, oldest)
 		counts := tx.CaseCounts()
 		for _, st := range []string{store.CaseDraft, store.CaseActive, store.CaseScheduled, store.CasePublished, store.CaseClosed, store.CaseCancelled} {
 			health.Cases.WithLabelValues(st).Set(float64(counts[st]))
