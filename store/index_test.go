@@ -160,6 +160,33 @@ func TestBeforeCommitRunsInsideAndCanRollBack(t *testing.T) {
 	})
 }
 
+func TestAtEndRunsWhateverTheOutcome(t *testing.T) {
+	s, _ := open(t)
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name string
+		fn   func(tx *Tx) error
+	}{
+		{"commit", func(tx *Tx) error { return nil }},
+		{"error", func(tx *Tx) error { return boom }},
+		{"failing hook", func(tx *Tx) error { tx.BeforeCommit(func() error { return boom }); return nil }},
+		{"panic", func(tx *Tx) error { panic(boom) }},
+	} {
+		var order []string
+		func() {
+			defer func() { recover() }()
+			s.Update(func(tx *Tx) error {
+				tx.AtEnd(func() { order = append(order, "end") })
+				tx.BeforeCommit(func() error { order = append(order, "hook"); return nil })
+				return tc.fn(tx)
+			})
+		}()
+		if len(order) == 0 || order[len(order)-1] != "end" {
+			t.Errorf("%s: %v, want the end last", tc.name, order)
+		}
+	}
+}
+
 func TestRawChunks(t *testing.T) {
 	s, _ := open(t)
 	raw := make([]byte, 2*RawChunkSize+123)

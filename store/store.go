@@ -216,6 +216,7 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{btx: btx, memo: &s.memo}
+		defer tx.end()
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -280,6 +281,7 @@ func (s *Store) Check() error {
 type Tx struct {
 	btx    *bolt.Tx
 	before []func() error
+	atEnd  []func()
 	locals map[any]any
 	// vendors holds the vendor records decoded in this transaction: one
 	// answer reads its vendor several times (who sent it, whom to
@@ -308,6 +310,17 @@ func (tx *Tx) Local(key any, init func() any) any {
 // rolls everything back. Work queued during a transaction (sealing notices)
 // is done there in one batch.
 func (tx *Tx) BeforeCommit(f func() error) { tx.before = append(tx.before, f) }
+
+// AtEnd runs f when the transaction's function and hooks are done,
+// whether it commits or not (before bbolt's commit): a caller that started
+// work for the transaction stops it there.
+func (tx *Tx) AtEnd(f func()) { tx.atEnd = append(tx.atEnd, f) }
+
+func (tx *Tx) end() {
+	for _, f := range tx.atEnd {
+		f()
+	}
+}
 
 func (tx *Tx) finish() error {
 	// A hook may add another hook.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -266,60 +267,90 @@ func (d *Desk) rateLimited(tx *store.Tx, now time.Time, to []string) bool {
 	return tx.CountSentTo(to[0], now.Add(-time.Hour)) >= limit
 }
 
-// sealJobs are the notices queued in one transaction, sealed together
-// before it commits: signing and encrypting hundreds of notices of a mass
-// case spread over the cores instead of running one after another.
+// sealJobs are the notices queued in one transaction. Each is sealed as
+// soon as it is queued, on every core, while the transaction goes on
+// rendering the next; the transaction waits for the last before it
+// commits. Signing and encrypting the hundreds of notices of a mass case,
+// or a backlog's acknowledgements, then overlaps the serial work of the
+// transaction instead of following it.
 type sealJobs struct {
-	jobs []sealJob
+	next     chan *sealJob
+	jobs     []*sealJob
+	wg       sync.WaitGroup
+	closed   bool
+	rollback atomic.Bool
 }
 
 type sealJob struct {
 	e    *store.OutboxEntry
 	n    process.Notice
 	seal func() ([]byte, error)
+	raw  []byte
+	err  error
 }
 
 type sealKey struct{}
 
 func sealsOf(tx *store.Tx) *sealJobs {
 	return tx.Local(sealKey{}, func() any {
-		s := &sealJobs{}
+		s := &sealJobs{next: make(chan *sealJob, 64)}
+		for range runtime.GOMAXPROCS(0) {
+			s.wg.Add(1)
+			go s.work()
+		}
 		tx.BeforeCommit(func() error { return s.run(tx) })
+		// A transaction that fails before its commit stops the workers;
+		// what they have not sealed yet is not sealed.
+		tx.AtEnd(func() {
+			s.rollback.Store(true)
+			s.stop()
+		})
 		return s
 	}).(*sealJobs)
 }
 
-func (s *sealJobs) add(e *store.OutboxEntry, n process.Notice, seal func() ([]byte, error)) {
-	s.jobs = append(s.jobs, sealJob{e, n, seal})
+func (s *sealJobs) work() {
+	defer s.wg.Done()
+	for j := range s.next {
+		if s.rollback.Load() {
+			continue
+		}
+		j.raw, j.err = j.seal()
+	}
 }
 
+func (s *sealJobs) add(e *store.OutboxEntry, n process.Notice, seal func() ([]byte, error)) {
+	if s.closed {
+		// Only BeforeCommit hooks run after the wait, and none queues.
+		panic("desk: notice queued after the transaction's notices were sealed")
+	}
+	j := &sealJob{e: e, n: n, seal: seal}
+	s.jobs = append(s.jobs, j)
+	s.next <- j
+}
+
+func (s *sealJobs) stop() {
+	if !s.closed {
+		s.closed = true
+		close(s.next)
+	}
+	s.wg.Wait()
+}
+
+// run waits for every notice to be sealed and stores them, before the
+// commit. A hook that runs after it and queues another notice would find
+// the workers gone: the hooks that queue run first (Tx.BeforeCommit).
 func (s *sealJobs) run(tx *store.Tx) error {
-	jobs := s.jobs
-	s.jobs = nil
-	errs := make([]error, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				jobs[i].e.Raw, errs[i] = jobs[i].seal()
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for i, j := range jobs {
-		if errs[i] != nil {
-			return fmt.Errorf("seal %s notice of %s: %w", j.n.Kind, j.n.Case, errs[i])
+	s.stop()
+	for _, j := range s.jobs {
+		if j.err != nil {
+			return fmt.Errorf("seal %s notice of %s: %w", j.n.Kind, j.n.Case, j.err)
 		}
+		j.e.Raw = j.raw
 		if err := tx.PutOutbox(j.e); err != nil {
 			return fmt.Errorf("queue %s notice: %w", j.n.Kind, err)
 		}
 	}
+	s.jobs = nil
 	return nil
 }
