@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -30,4 +31,19 @@ func ratio(name string, a, b float64) Figure {
 		return Figure{Name: name, Value: 0, Unit: "x"}
 	}
 	return Figure{Name: name, Value: float64(int(a/b*100+0.5)) / 100, Unit: "x"}
+}
+
+// median is the middle value of xs (the mean of the two middle ones for an
+// even count), rounded to two decimals; xs is not changed.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return round2(s[n/2])
+	}
+	return round2((s[n/2-1] + s[n/2]) / 2)
 }

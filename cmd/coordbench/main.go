@@ -55,6 +55,7 @@ type options struct {
 	// Sizes.
 	answers  int // inbound: answers, one per vendor
 	vendors  int // outbound: vendors notified
+	rounds   int // outbound: rounds of coordbot's burst and the raw baselines
 	latencyN int // latency: answers sent one after another
 	attachMB int // memory: attachment size in MB
 
@@ -131,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	only := fs.String("only", strings.Join(phases, ","), "phases to run, comma separated: "+strings.Join(phases, ","))
 	fs.IntVar(&o.answers, "answers", 2000, "inbound: encrypted and signed status answers, one per vendor")
 	fs.IntVar(&o.vendors, "vendors", 1000, "outbound: vendors notified with one overview each")
+	fs.IntVar(&o.rounds, "rounds", 3, "outbound: rounds of coordbot's burst and the raw baselines (medians)")
 	fs.IntVar(&o.latencyN, "latency-n", 200, "latency: answers sent one after another through Postfix")
 	fs.IntVar(&o.attachMB, "attach-mb", 25, "memory: size of the attachment of the big answer, in MB")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -160,7 +162,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if len(o.only) == 0 {
 		return nil, errors.New("-only: no phase selected")
 	}
-	for name, v := range map[string]int{"answers": o.answers, "vendors": o.vendors, "latency-n": o.latencyN, "attach-mb": o.attachMB} {
+	for name, v := range map[string]int{"answers": o.answers, "vendors": o.vendors, "rounds": o.rounds, "latency-n": o.latencyN, "attach-mb": o.attachMB} {
 		if v < 1 {
 			return nil, fmt.Errorf("-%s must be at least 1", name)
 		}

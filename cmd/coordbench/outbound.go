@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -31,19 +32,13 @@ func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
 	if err := register(ctx, r, vs); err != nil {
 		return nil, err
 	}
-	caseID, err := newCase(ctx, r, "Router firmware command injection", vs)
-	if err != nil {
-		return nil, err
+	// One case per round, each notifying the same vendors.
+	cases := make([]string, o.rounds)
+	for i := range cases {
+		if cases[i], err = newCase(ctx, r, "Router firmware command injection", vs); err != nil {
+			return nil, err
+		}
 	}
-	s, err := r.startServe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer s.stop()
-	if err := waitQueueEmpty(ctx, o, time.Minute); err != nil {
-		return nil, err
-	}
-
 	if err := o.srv.CreateUsers(warmSink); err != nil {
 		return nil, err
 	}
@@ -54,19 +49,109 @@ func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
 	if err := primeMailboxes(ctx, o, addrs, o.smtpConns); err != nil {
 		return nil, err
 	}
-	if err := warmServers(ctx, o, o.smtpConns); err != nil {
+
+	// Rounds: coordbot's burst, then the two raw baselines, so that each
+	// ratio compares bursts that met the machine in the same state; the
+	// figures are the medians over the rounds.
+	var (
+		sealed        [][]byte
+		raws          [][]byte
+		rawSize       int
+		plain         []byte
+		bot, rawC     []float64
+		rawS          []float64
+		perRaw, perRS []float64
+	)
+	for round, caseID := range cases {
+		rate, err := notifyBurst(ctx, o, r, caseID, m)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", round+1, err)
+		}
+		if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
+			return nil, err
+		}
+		if round == 0 {
+			// The notices as Postfix accepted them: the sealed baseline
+			// sends them again, and the plain one matches their size.
+			if sealed, rawSize, plain, err = readNotices(o, r, vs); err != nil {
+				return nil, err
+			}
+			o.logf("outbound: a real overview is %d bytes as sent, %d bytes of plaintext inside", rawSize, len(plain))
+			raws = rawNotices(vs, rawSize)
+		}
+		rc, err := rawSMTPRate(ctx, o, vs, raws, o.smtpConns)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := rawSMTPRate(ctx, o, vs, sealed, o.smtpConns)
+		if err != nil {
+			return nil, err
+		}
+		o.notef("outbound: round %d: coordbot %.1f/s, raw plain %.1f/s, raw same notices %.1f/s (%.2fx, %.2fx)",
+			round+1, rate, rc, rs, rate/rc, rate/rs)
+		bot, rawC, rawS = append(bot, rate), append(rawC, rc), append(rawS, rs)
+		perRaw, perRS = append(perRaw, rate/rc), append(perRS, rate/rs)
+	}
+	raw1, err := rawSMTPRate(ctx, o, vs, raws, 1)
+	if err != nil {
 		return nil, err
+	}
+	gpgRate, err := gpgSignEncryptRate(ctx, o, r, vs, len(plain))
+	if err != nil {
+		return nil, err
+	}
+	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	// Each vendor: the priming message, and per round its overview and
+	// the two raw messages.
+	for _, v := range vs {
+		if k, err := maildirCount(o, v.addr); err != nil || k != 1+3*o.rounds+1 {
+			return nil, fmt.Errorf("%s has %d messages, want %d (%v)", v.addr, k, 1+3*o.rounds+1, err)
+		}
+	}
+	rate := median(bot)
+	o.notef("outbound: %d overviews of %d bytes (%d bytes plaintext), coordbot and the raw baselines over %d SMTP connection(s); "+
+		"rates are medians of %d rounds, ratios to the raw baselines medians of each round's ratio",
+		m, rawSize, len(plain), o.smtpConns, o.rounds)
+	return []Figure{
+		{"outbound_notices_per_s", rate, "notices/s"},
+		{"outbound_gpg_sign_encrypt_per_s", gpgRate, "notices/s"},
+		{"outbound_raw_smtp_per_s", median(rawC), "messages/s"},
+		{"outbound_raw_smtp_1conn_per_s", raw1, "messages/s"},
+		{"outbound_raw_sealed_smtp_per_s", median(rawS), "messages/s"},
+		ratio("outbound_per_gpg", rate, gpgRate),
+		{"outbound_per_raw", round2(median(perRaw)), "x"},
+		{"outbound_per_raw_sealed", round2(median(perRS)), "x"},
+	}, nil
+}
+
+// notifyBurst starts serve, waits until the outbox is idle and the
+// servers are warm, then times `coordbot case notify ID overview all`
+// from issuing the command until Postfix has accepted the last of the m
+// overviews, and stops serve.
+func notifyBurst(ctx context.Context, o *options, r *robot, caseID string, m int) (float64, error) {
+	s, err := r.startServe(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer s.stop()
+	if err := waitQueueEmpty(ctx, o, time.Minute); err != nil {
+		return 0, err
+	}
+	if err := warmServers(ctx, o, o.smtpConns); err != nil {
+		return 0, err
 	}
 	from := s.count()
 	o.logf("outbound: case notify %s overview all (%d vendors)", caseID, m)
 	t0 := time.Now()
 	out, err := r.run(ctx, "case", "notify", caseID, "overview", "all")
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	queued := time.Since(t0)
 	if q := strings.Count(out, ": overview queued"); q != m {
-		return nil, fmt.Errorf("case notify overview all queued %d overviews, want %d:\n%s", q, m, tail(out, 10))
+		return 0, fmt.Errorf("case notify overview all queued %d overviews, want %d:\n%s", q, m, tail(out, 10))
 	}
 	sent, failed := 0, 0
 	var last time.Time
@@ -84,35 +169,31 @@ func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
 	})
 	stopProgress()
 	if err != nil {
-		return nil, fmt.Errorf("waiting for %d overviews to be sent (%d sent): %w", m, sent, err)
+		return 0, fmt.Errorf("waiting for %d overviews to be sent (%d sent): %w", m, sent, err)
 	}
 	if failed > 0 {
-		return nil, fmt.Errorf("%d overviews not sent", failed)
+		return 0, fmt.Errorf("%d overviews not sent", failed)
 	}
 	dur := last.Sub(t0)
 	o.logf("outbound: %d overviews queued in %v (command returned), all accepted by Postfix after %v", m,
 		queued.Round(time.Millisecond), dur.Round(time.Millisecond))
-	if err := s.stop(); err != nil {
-		return nil, err
-	}
-	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
-		return nil, err
-	}
-	for _, v := range vs {
-		if k, err := maildirCount(o, v.addr); err != nil || k != 2 {
-			return nil, fmt.Errorf("%s has %d messages, want the warm-up and its overview (%v)", v.addr, k, err)
-		}
-	}
-	// The same baseline with the very notices coordbot sent, as they were
-	// submitted: Postfix's cleanup and Dovecot's delivery cost more for a
-	// multipart/encrypted message than for plain text of the same size,
-	// so this is the server's ceiling for these notices. Read now,
-	// while each vendor holds only its overview.
-	sealed := make([][]byte, len(vs))
+	return perSecond(m, dur), s.stop()
+}
+
+// readNotices reads every vendor's overview back from its maildir, as
+// Postfix accepted it (trace fields left out), checks one against IMAP,
+// and decrypts it as its vendor does: the notices, their size, and the
+// plaintext inside one. Called while each vendor holds its priming
+// message and one overview.
+func readNotices(o *options, r *robot, vs []*vendor) (sealed [][]byte, size int, plain []byte, err error) {
+	sealed = make([][]byte, len(vs))
 	for i, v := range vs {
 		got, err := maildirMessages(o, v.addr)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s's maildir: %w", v.addr, err)
+			return nil, 0, nil, fmt.Errorf("reading %s's maildir: %w", v.addr, err)
+		}
+		if len(got) != 2 {
+			return nil, 0, nil, fmt.Errorf("%s has %d messages, want the priming one and its overview", v.addr, len(got))
 		}
 		for _, g := range got {
 			if isOverview(g) {
@@ -120,12 +201,9 @@ func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
 			}
 		}
 		if sealed[i] == nil {
-			return nil, fmt.Errorf("no overview in %s's maildir (%d messages)", v.addr, len(got))
+			return nil, 0, nil, fmt.Errorf("no overview in %s's maildir (%d messages)", v.addr, len(got))
 		}
 	}
-
-	// The size of a real notice: what Postfix accepted (trace fields
-	// left out), and the plaintext inside.
 	all, err := o.srv.FetchAll(vs[0].addr, "INBOX")
 	var msgs [][]byte
 	for _, m := range all {
@@ -134,51 +212,14 @@ func runOutbound(ctx context.Context, o *options) ([]Figure, error) {
 		}
 	}
 	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("reading %s's overview: %d of %d messages, %v", vs[0].addr, len(msgs), len(all), err)
+		return nil, 0, nil, fmt.Errorf("reading %s's overview: %d of %d messages, %v", vs[0].addr, len(msgs), len(all), err)
 	}
-	rawSize := len(withoutTrace(msgs[0]))
+	size = len(withoutTrace(msgs[0]))
 	if !bytes.Equal(sealed[0], withoutTrace(msgs[0])) {
-		return nil, fmt.Errorf("%s's overview differs between its maildir (%d bytes) and IMAP (%d bytes)", vs[0].addr, len(sealed[0]), rawSize)
+		return nil, 0, nil, fmt.Errorf("%s's overview differs between its maildir (%d bytes) and IMAP (%d bytes)", vs[0].addr, len(sealed[0]), size)
 	}
-	plain, err := decryptNotice(msgs[0], vs[0], r)
-	if err != nil {
-		return nil, err
-	}
-	o.logf("outbound: a real overview is %d bytes as sent, %d bytes of plaintext inside", rawSize, len(plain))
-
-	gpgRate, err := gpgSignEncryptRate(ctx, o, r, vs, len(plain))
-	if err != nil {
-		return nil, err
-	}
-	raws := rawNotices(vs, rawSize)
-	rawC, err := rawSMTPRate(ctx, o, vs, raws, o.smtpConns)
-	if err != nil {
-		return nil, err
-	}
-	raw1, err := rawSMTPRate(ctx, o, vs, raws, 1)
-	if err != nil {
-		return nil, err
-	}
-	rawSealed, err := rawSMTPRate(ctx, o, vs, sealed, o.smtpConns)
-	if err != nil {
-		return nil, err
-	}
-	if err := waitQueueEmpty(ctx, o, 10*time.Minute); err != nil {
-		return nil, err
-	}
-	rate := perSecond(m, dur)
-	o.notef("outbound: %d overviews of %d bytes (%d bytes plaintext), coordbot and the raw baseline over %d SMTP connection(s)",
-		m, rawSize, len(plain), o.smtpConns)
-	return []Figure{
-		{"outbound_notices_per_s", rate, "notices/s"},
-		{"outbound_gpg_sign_encrypt_per_s", gpgRate, "notices/s"},
-		{"outbound_raw_smtp_per_s", rawC, "messages/s"},
-		{"outbound_raw_smtp_1conn_per_s", raw1, "messages/s"},
-		{"outbound_raw_sealed_smtp_per_s", rawSealed, "messages/s"},
-		ratio("outbound_per_gpg", rate, gpgRate),
-		ratio("outbound_per_raw", rate, rawC),
-		ratio("outbound_per_raw_sealed", rate, rawSealed),
-	}, nil
+	plain, err = decryptNotice(msgs[0], vs[0], r)
+	return sealed, size, plain, err
 }
 
 // isOverview says whether a delivered message is coordbot's overview
@@ -294,16 +335,22 @@ func gpgSignEncryptRate(ctx context.Context, o *options, r *robot, vs []*vendor,
 const warmSink = "warmup@beta.example"
 
 // warmServers sends a burst of 100 small messages to warmSink over conns
-// connections and waits until Postfix has delivered them. Postfix and
-// Dovecot start delivery processes on demand and stop them when idle, so
-// every timed burst of this phase is preceded by one: each then meets the
-// servers in the same state.
+// connections, waits until Postfix has delivered them, and flushes the
+// file systems. Postfix and Dovecot start delivery processes on demand and
+// stop them when idle, and both fsync every message: a burst that met the
+// dirty pages of the bursts before it would wait for their write-back in
+// its fsyncs. Every timed burst of this phase is preceded by this, so each
+// meets the servers and the disk in the same state.
 func warmServers(ctx context.Context, o *options, conns int) error {
 	rcpts := make([]string, 100)
 	for i := range rcpts {
 		rcpts[i] = warmSink
 	}
-	return sendBurst(ctx, o, rcpts, conns)
+	if err := sendBurst(ctx, o, rcpts, conns); err != nil {
+		return err
+	}
+	syscall.Sync()
+	return nil
 }
 
 // primeMailboxes delivers one small message to each address, so that
