@@ -29,7 +29,7 @@ func cmdCase(e *env, args []string) error {
 		if _, err := f.parse(args[1:]); err != nil {
 			return err
 		}
-		return withDesk(e, f, argv, func(d *desk.Desk) error {
+		return withDeskRead(e, f, argv, func(d *desk.Desk) error {
 			var cs []*store.Case
 			if err := d.Store.View(func(tx *store.Tx) (err error) { cs, err = tx.Cases(); return }); err != nil {
 				return err
@@ -58,7 +58,7 @@ func cmdCase(e *env, args []string) error {
 		if len(pos) != 1 {
 			return usagef("usage: coordbot case show ID [--json]")
 		}
-		return withDesk(e, f, argv, func(d *desk.Desk) error {
+		return withDeskRead(e, f, argv, func(d *desk.Desk) error {
 			j, err := caseJSON(d, pos[0])
 			if err != nil {
 				return err

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/coordbot/coordbot/store"
 )
 
 // cli runs the command line in-process, as the binary would.
@@ -87,5 +89,42 @@ func TestCLIOffline(t *testing.T) {
 	os.WriteFile(cfg, []byte("[bot]\naddress = \"x@y.example\"\n[imap]\naddress = \"h:1\"\nsecurity = \"tsl\"\n[smtp]\naddress = \"h:2\"\n"), 0o600)
 	if _, errs, code := cli(t, dir, "vendor", "list", "--config", cfg); code != 1 || !strings.Contains(errs, `imap.security: "tsl" is not one of tls, starttls, none`) {
 		t.Fatalf("bad config: %d %s", code, errs)
+	}
+}
+
+// case show and case list only read: they open the store read-only, so
+// they run beside another reader of the file (a backup, `coordbot check`)
+// and create or migrate nothing; a missing store takes the read-write path.
+func TestReadCommandsOpenReadOnly(t *testing.T) {
+	dir, cfg := offlineConfig(t)
+	if _, errs, code := cli(t, dir, "init", "--config", cfg); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	db := filepath.Join(dir, "data", store.FileName)
+	os.Remove(db)
+	// No store yet: the read-write open makes an empty one.
+	if out, errs, code := cli(t, dir, "case", "list", "--json", "--config", cfg); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("case list on no store: %d %q %s", code, out, errs)
+	}
+	os.WriteFile(filepath.Join(dir, "ov.txt"), []byte("overview\n"), 0o600)
+	id, errs, code := cli(t, dir, "case", "new", "--title", "T", "--overview-file", "ov.txt", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("case new: %s", errs)
+	}
+	id = strings.TrimSpace(id)
+	reader, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if out, errs, code := cli(t, dir, "case", "show", id, "--json", "--config", cfg); code != 0 || !strings.Contains(out, id) {
+		t.Errorf("case show beside a reader: %d %q %s", code, out, errs)
+	}
+	if out, errs, code := cli(t, dir, "case", "list", "--config", cfg); code != 0 || !strings.Contains(out, id) {
+		t.Errorf("case list beside a reader: %d %q %s", code, out, errs)
+	}
+	// A command that writes still needs the file to itself.
+	if _, _, code := cli(t, dir, "case", "date", id, "2027-01-15T11:00+09:00", "--config", cfg); code == 0 {
+		t.Error("case date ran while another process read the store")
 	}
 }

@@ -25,6 +25,17 @@ import (
 // inside it, else the file opened here; when `serve` holds the file, the
 // whole command line goes to the daemon over its admin socket.
 func withDesk(e *env, f *cmdFlags, argv []string, fn func(d *desk.Desk) error) error {
+	return deskWith(e, f, argv, false, fn)
+}
+
+// withDeskRead is withDesk for a command that only reads: the store is
+// opened read-only, which skips loading bbolt's free-page list (the
+// larger part of opening a big store) and takes the lock shared.
+func withDeskRead(e *env, f *cmdFlags, argv []string, fn func(d *desk.Desk) error) error {
+	return deskWith(e, f, argv, true, fn)
+}
+
+func deskWith(e *env, f *cmdFlags, argv []string, readOnly bool, fn func(d *desk.Desk) error) error {
 	if e.daemon != nil {
 		return fn(e.daemon.desk)
 	}
@@ -37,9 +48,14 @@ func withDesk(e *env, f *cmdFlags, argv []string, fn func(d *desk.Desk) error) e
 	if conn := daemonConn(cfg); conn != nil {
 		return forwardOn(e, conn, argv)
 	}
-	st, err := store.Open(cfg.StorePath(), store.Options{LockTimeout: 500 * time.Millisecond})
+	st, err := store.Open(cfg.StorePath(), store.Options{ReadOnly: readOnly, LockTimeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
 		return forward(e, cfg, argv)
+	}
+	if err != nil && readOnly {
+		// A missing store, or one of an older schema: the read-write
+		// open creates or migrates it, or says what is wrong.
+		return deskWith(e, f, argv, false, fn)
 	}
 	if err != nil {
 		return err
