@@ -41,7 +41,7 @@ package main
 //	scale_case_show_per_1case      ratio of the two case show medians
 //	scale_case_show_cold_median    case show with the store file dropped from the page cache first
 //	scale_case_show_open_inprocess_median, scale_case_show_read_inprocess_median
-//	                               config load + store open, then reading and encoding one case, in-process
+//	                               config load + read-only store open, then reading and encoding one case, in-process
 //	scale_tick_exec                tick --now T: the daily pass, with what fell due since the day before
 //	scale_tick_exec_actions, scale_tick_exec_cases   what it did and how many cases it looked at
 //	scale_tick_idle_exec           the same pass again at T: nothing due, the cost of looking (median of 5)
@@ -504,7 +504,8 @@ func scaleShowInProcess(w *scaleWorld, ids []string) (open, read time.Duration, 
 		if err != nil {
 			return 0, 0, err
 		}
-		st, err := store.Open(cfg.StorePath(), store.Options{})
+		// Read-only, as case show opens it.
+		st, err := store.Open(cfg.StorePath(), store.Options{ReadOnly: true})
 		if err != nil {
 			return 0, 0, err
 		}
