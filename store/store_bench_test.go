@@ -165,3 +165,44 @@ func BenchmarkReadCaseParticipationsEvents(b *testing.B) {
 		}
 	}
 }
+
+// A vendor read by a new transaction, as each batch of answers reads its
+// senders: the record carries an armored key. After the first read the
+// memo answers from the same stored bytes; "changed" rewrites the record
+// before every read, so each one decodes it.
+func BenchmarkVendorRead(b *testing.B) {
+	for _, changed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "same", true: "changed"}[changed], func(b *testing.B) {
+			st := benchStore(b)
+			armored := string(benchText(700))
+			v := &store.Vendor{ID: "acme", Name: "ACME", Lang: "ja", Contacts: []store.Contact{{Addr: "psirt@acme.example"}},
+				Keys: []store.Key{{Fingerprint: "0123456789ABCDEF0123456789ABCDEF01234567", Armored: armored, Added: time.Now()}}}
+			if err := st.Update(func(tx *store.Tx) error { return tx.PutVendor(v) }); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if changed {
+					b.StopTimer()
+					i++
+					v.Name = fmt.Sprint("ACME ", i)
+					if err := st.Update(func(tx *store.Tx) error { return tx.PutVendor(v) }); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				err := st.View(func(tx *store.Tx) error {
+					got, err := tx.Vendor("acme")
+					if err == nil && len(got.Keys) != 1 {
+						err = fmt.Errorf("%d keys", len(got.Keys))
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
