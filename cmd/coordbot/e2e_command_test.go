@@ -11,6 +11,7 @@ import (
 
 	"github.com/coordbot/coordbot/internal/gpgtest"
 	"github.com/coordbot/coordbot/internal/realmail"
+	"github.com/coordbot/coordbot/mailbot/open"
 )
 
 // gpgSigned builds a PGP/MIME signed mail (RFC 3156) the way Enigmail does,
@@ -105,7 +106,13 @@ func TestCommandsRealServers(t *testing.T) {
 		if err != nil || !gpgtest.GoodSigBy(status, robotFpr) {
 			t.Fatalf("transcript does not open in gpg: %v\n%s\n%s", err, status, stderr)
 		}
-		return string(plain)
+		// What the coordinator reads: the protected Subject and the
+		// decoded text (a Japanese transcript travels base64).
+		inner, err := open.Parse(bytes.ReplaceAll(plain, []byte("\n"), []byte("\r\n")), open.Limits{})
+		if err != nil {
+			t.Fatalf("transcript does not parse: %v\n%s", err, plain)
+		}
+		return "Subject: " + inner.Subject + "\n" + inner.Text
 	}
 	ok := func(tr string, lines int) {
 		t.Helper()

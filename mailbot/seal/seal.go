@@ -100,7 +100,7 @@ func Encrypt(m *Message, signer *openpgp.Entity, to []*openpgp.Entity, now time.
 			return nil, fmt.Errorf("seal: encrypt to %s: %w", keys.Fingerprint(e), err)
 		}
 	}
-	inner, err := protectedEntity(m)
+	inner, err := protectedEntity(m, true)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func Sign(m *Message, signer *openpgp.Entity, now time.Time) ([]byte, error) {
 	if err := checkSigner(signer, now); err != nil {
 		return nil, err
 	}
-	part, err := protectedEntity(m)
+	part, err := protectedEntity(m, false)
 	if err != nil {
 		return nil, err
 	}
@@ -245,8 +245,9 @@ const protectedParam = `; protected-headers="v1"`
 // protectedEntity builds the inner MIME entity in canonical form (CRLF, 7
 // bit): multipart/mixed with the text and the attachments, or text/plain
 // alone, its Content-Type carrying protected-headers="v1" and its header
-// the protected fields.
-func protectedEntity(m *Message) ([]byte, error) {
+// the protected fields. encrypted says it goes inside the encryption (see
+// bodyEncoding).
+func protectedEntity(m *Message, encrypted bool) ([]byte, error) {
 	if !utf8.ValidString(m.Body) {
 		return nil, errors.New("seal: body is not valid UTF-8")
 	}
@@ -272,7 +273,7 @@ func protectedEntity(m *Message) ([]byte, error) {
 		h.Add("Subject", mime.QEncoding.Encode("utf-8", subject))
 	}
 
-	enc := bodyEncoding(m.Body)
+	enc := bodyEncoding(m.Body, encrypted)
 	var buf bytes.Buffer
 	if len(m.Attachments) == 0 {
 		textHeader(&h, enc, true)
@@ -331,17 +332,22 @@ func textHeader(h *textproto.Header, enc string, protected bool) {
 	h.Add("Content-Type", ct)
 }
 
-// bodyEncoding picks quoted-printable, readable in any client, for text
-// that is mostly ASCII, and base64 where quoted-printable would be the
-// longer: it turns every byte of a kana or kanji into three, so a
-// Japanese notice grows by half again in it, and every byte more is
-// hashed, encrypted, armored and carried. A line starting with "From "
-// also goes base64: mbox-style transports rewrite it to ">From " and
-// break the signature (RFC 3156 §3), and Go's quoted-printable writer
-// does not escape it.
-func bodyEncoding(body string) string {
+// bodyEncoding picks quoted-printable, readable in any client and in the
+// raw message, unless a line starts with "From ": mbox-style transports
+// rewrite that to ">From " and break the signature (RFC 3156 §3), and Go's
+// quoted-printable writer does not escape it, so such bodies go as base64.
+// Inside the encryption, where nothing is read raw, base64 is also taken
+// where quoted-printable would be the longer: it turns every byte of a
+// kana or kanji into three, so a Japanese notice grows by half again, and
+// every byte more is hashed, encrypted, armored and carried. A signed-only
+// notice keeps quoted-printable: its text stays legible, and searchable,
+// in the message as it travels.
+func bodyEncoding(body string, encrypted bool) string {
 	if strings.HasPrefix(body, "From ") || strings.Contains(body, "\nFrom ") {
 		return "base64"
+	}
+	if !encrypted {
+		return "quoted-printable"
 	}
 	escaped := 0
 	for i := 0; i < len(body); i++ {

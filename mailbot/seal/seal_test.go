@@ -517,42 +517,62 @@ func TestCipherPreference(t *testing.T) {
 
 func TestBodyEncoding(t *testing.T) {
 	ja := "Acme PSIRT 御中\n\nJVNVU#12345678 の脆弱性について、製品への影響の有無をご回答ください。\n"
+	en := "Please tell us whether your products are affected.\n"
 	for _, tc := range []struct {
-		name, body, want string
+		name, body      string
+		encrypted, sign string
 	}{
-		{"ascii", "Dear Acme PSIRT,\nplease answer by 2026-12-01.\n", "quoted-printable"},
-		{"some japanese", sampleBody, "quoted-printable"},
-		{"japanese", ja, "base64"},
-		{"japanese then english", ja + strings.Repeat("Please tell us whether your products are affected.\n", 2), "base64"},
-		{"english then a little japanese", strings.Repeat("Please tell us whether your products are affected.\n", 10) + ja, "quoted-printable"},
-		{"from line", "From here on\n", "base64"},
-		{"from line later", "Hello\nFrom here on\n", "base64"},
-		{"equals signs", strings.Repeat("a=b ", 10), "base64"},
-		{"empty", "", "quoted-printable"},
+		{"ascii", "Dear Acme PSIRT,\nplease answer by 2026-12-01.\n", "quoted-printable", "quoted-printable"},
+		{"some japanese", sampleBody, "quoted-printable", "quoted-printable"},
+		{"japanese", ja, "base64", "quoted-printable"},
+		{"japanese then english", ja + strings.Repeat(en, 2), "base64", "quoted-printable"},
+		{"english then a little japanese", strings.Repeat(en, 10) + ja, "quoted-printable", "quoted-printable"},
+		{"from line", "From here on\n", "base64", "base64"},
+		{"from line later", "Hello\nFrom here on\n", "base64", "base64"},
+		{"equals signs", strings.Repeat("a=b ", 10), "base64", "quoted-printable"},
+		{"empty", "", "quoted-printable", "quoted-printable"},
 	} {
-		if got := bodyEncoding(tc.body); got != tc.want {
-			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		if got := bodyEncoding(tc.body, true); got != tc.encrypted {
+			t.Errorf("%s, encrypted: %s, want %s", tc.name, got, tc.encrypted)
+		}
+		if got := bodyEncoding(tc.body, false); got != tc.sign {
+			t.Errorf("%s, signed only: %s, want %s", tc.name, got, tc.sign)
 		}
 	}
 }
 
-// A Japanese notice goes base64 and reads back the same.
-func TestSignJapaneseBase64(t *testing.T) {
+// A Japanese notice goes base64 inside the encryption, quoted-printable
+// when only signed, and reads back the same either way.
+func TestJapaneseBodyEncodings(t *testing.T) {
 	fixtures(t)
 	now := time.Now()
 	m, _ := sampleMessage(t, now, false)
-	m.ProtectedSubject = ""
 	m.Body = strings.Repeat("JVNVU#12345678 の脆弱性について、製品への影響の有無をご回答ください。\n", 5)
-	out, err := Sign(m, fix.goRobot25519.sec, now)
+	robot, vendor := fix.goRobot25519, fix.beta
+	out, err := Encrypt(m, robot.sec, []*openpgp.Entity{vendor.pub, robot.pub}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := []*openpgp.Entity{vendor.pub, robot.pub}
+	in := parseInner(t, decryptV2(t, ciphertext(t, out), ringV2(t, vendor.secArmor, robot.pubArmor), robot, wantCipher(to)))
+	if enc := in.header.Get("Content-Transfer-Encoding"); enc != "base64" {
+		t.Errorf("encrypted body encoding %s, want base64", enc)
+	}
+	if got := norm(in.text); got != norm(m.Body) {
+		t.Errorf("encrypted body %q, want %q", got, m.Body)
+	}
+
+	m.ProtectedSubject = ""
+	out, err = Sign(m, robot.sec, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	signed, _ := checkSigned(t, out)
-	in := parseInner(t, signed)
-	if enc := in.header.Get("Content-Transfer-Encoding"); enc != "base64" {
-		t.Errorf("body encoding %s, want base64", enc)
+	in = parseInner(t, signed)
+	if enc := in.header.Get("Content-Transfer-Encoding"); enc != "quoted-printable" {
+		t.Errorf("signed body encoding %s, want quoted-printable", enc)
 	}
 	if got := norm(in.text); got != norm(m.Body) {
-		t.Errorf("body %q, want %q", got, m.Body)
+		t.Errorf("signed body %q, want %q", got, m.Body)
 	}
 }
