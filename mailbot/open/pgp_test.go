@@ -790,16 +790,22 @@ func TestReadBounded(t *testing.T) {
 	}{
 		{0, 10, io.EOF, true},
 		{10, 10, io.EOF, true},
-		{11, 10, io.EOF, true}, // returned, the caller sees it is over
+		{11, 10, io.EOF, false}, // over: errOverBound, nothing kept
 		{600 << 10, 1 << 20, io.EOF, true},
+		{(1 << 20) + 1, 1 << 20, io.EOF, false},
 		{5, 10, io.ErrUnexpectedEOF, false},
 		{5, 10, errors.New("mdc"), false},
 	} {
 		// The size hint (exact, short, long) never changes the result.
 		for _, hint := range []int64{0, int64(tt.n), int64(tt.n / 2), int64(tt.n*2 + 1)} {
-			b, err := readBounded(&errReader{bytes.Repeat([]byte("x"), tt.n), tt.err}, int64(tt.max), hint)
-			if (err == nil) != tt.ok || (tt.ok && len(b) != min(tt.n, tt.max+1)) {
+			r := &errReader{bytes.Repeat([]byte("x"), tt.n), tt.err}
+			b, err := readBounded(r, int64(tt.max), hint)
+			over := tt.n > tt.max && tt.err == io.EOF
+			if (err == nil) != tt.ok || (tt.ok && len(b) != tt.n) || errors.Is(err, errOverBound) != over || (over && b != nil) {
 				t.Errorf("%d bytes, max %d, hint %d, end %v: %d bytes, %v", tt.n, tt.max, hint, tt.err, len(b), err)
+			}
+			if over && len(r.data) != tt.n-tt.max-1 {
+				t.Errorf("%d bytes, max %d, hint %d: read %d, want max+1", tt.n, tt.max, hint, tt.n-len(r.data))
 			}
 		}
 	}

@@ -207,17 +207,16 @@ func (p *parser) leaf(h textproto.Header, mt string, params map[string]string, b
 		// In pieces, not io.ReadAll: a growing buffer would copy a big
 		// file several times before the limit stops it.
 		head, err := readBounded(body, p.lim.MaxAttachment, 0)
-		if err != nil {
-			p.defect("part cut short")
-		}
-		if int64(len(head)) > p.lim.MaxAttachment {
-			n, _ := io.Copy(io.Discard, body)
-			n += int64(len(head))
-			if err := p.spend(int(n - int64(len(head)))); err != nil {
+		if errors.Is(err, errOverBound) {
+			rest, _ := io.Copy(io.Discard, body)
+			if err := p.spend(int(rest)); err != nil {
 				return err
 			}
-			p.m.Attachments = append(p.m.Attachments, Attachment{Filename: filename, ContentType: mt, Dropped: true, Size: n})
+			p.m.Attachments = append(p.m.Attachments, Attachment{Filename: filename, ContentType: mt, Dropped: true, Size: rest + p.lim.MaxAttachment + 1})
 			return nil
+		}
+		if err != nil {
+			p.defect("part cut short")
 		}
 		body = bytes.NewReader(head)
 	}
