@@ -47,7 +47,7 @@ func TestCoordbenchSmoke(t *testing.T) {
 		t.Skip(msg)
 	}
 	var stderr bytes.Buffer
-	o, err := parseFlags([]string{"-only", "inbound,outbound,latency,memory", "-answers", "12", "-vendors", "10", "-rounds", "2",
+	o, err := parseFlags([]string{"-only", "inbound,outbound,latency,memory", "-answers", "12", "-vendors", "10", "-rounds", "2", "-inbound-rounds", "2",
 		"-latency-n", "5", "-attach-mb", "1", "-v", "-workdir", t.TempDir()}, &stderr)
 	if err != nil {
 		t.Fatal(err)

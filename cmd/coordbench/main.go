@@ -56,6 +56,7 @@ type options struct {
 	answers  int // inbound: answers, one per vendor
 	vendors  int // outbound: vendors notified
 	rounds   int // outbound: rounds of coordbot's burst and the raw baselines
+	inRounds int // inbound: cold backlogs timed
 	latencyN int // latency: answers sent one after another
 	attachMB int // memory: attachment size in MB
 
@@ -133,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.answers, "answers", 2000, "inbound: encrypted and signed status answers, one per vendor")
 	fs.IntVar(&o.vendors, "vendors", 1000, "outbound: vendors notified with one overview each")
 	fs.IntVar(&o.rounds, "rounds", 3, "outbound: rounds of coordbot's burst and the raw baselines (medians)")
+	fs.IntVar(&o.inRounds, "inbound-rounds", 3, "inbound: cold backlogs timed, the first of status reports, the others of status updates (median)")
 	fs.IntVar(&o.latencyN, "latency-n", 200, "latency: answers sent one after another through Postfix")
 	fs.IntVar(&o.attachMB, "attach-mb", 25, "memory: size of the attachment of the big answer, in MB")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -162,7 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if len(o.only) == 0 {
 		return nil, errors.New("-only: no phase selected")
 	}
-	for name, v := range map[string]int{"answers": o.answers, "vendors": o.vendors, "rounds": o.rounds, "latency-n": o.latencyN, "attach-mb": o.attachMB} {
+	for name, v := range map[string]int{"answers": o.answers, "vendors": o.vendors, "rounds": o.rounds, "inbound-rounds": o.inRounds, "latency-n": o.latencyN, "attach-mb": o.attachMB} {
 		if v < 1 {
 			return nil, fmt.Errorf("-%s must be at least 1", name)
 		}
