@@ -321,7 +321,7 @@ func (s *sealJobs) work() {
 
 func (s *sealJobs) add(e *store.OutboxEntry, n process.Notice, seal func() ([]byte, error)) {
 	if s.closed {
-		// Only BeforeCommit hooks run after the wait, and none queues.
+		// Only BeforeCommit hooks run after run's wait, and none queues.
 		panic("desk: notice queued after the transaction's notices were sealed")
 	}
 	j := &sealJob{e: e, n: n, seal: seal}
@@ -338,8 +338,7 @@ func (s *sealJobs) stop() {
 }
 
 // run waits for every notice to be sealed and stores them, before the
-// commit. A hook that runs after it and queues another notice would find
-// the workers gone: the hooks that queue run first (Tx.BeforeCommit).
+// commit. Nothing queues a notice after it (add refuses).
 func (s *sealJobs) run(tx *store.Tx) error {
 	s.stop()
 	for _, j := range s.jobs {
