@@ -134,7 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.answers, "answers", 2000, "inbound: encrypted and signed status answers, one per vendor")
 	fs.IntVar(&o.vendors, "vendors", 1000, "outbound: vendors notified with one overview each")
 	fs.IntVar(&o.rounds, "rounds", 3, "outbound: rounds of coordbot's burst and the raw baselines (medians)")
-	fs.IntVar(&o.inRounds, "inbound-rounds", 3, "inbound: cold backlogs timed, the first of status reports, the others of status updates (median)")
+	fs.IntVar(&o.inRounds, "inbound-rounds", 3, "inbound: times the same cold backlog is timed, each from the same store (median)")
 	fs.IntVar(&o.latencyN, "latency-n", 200, "latency: answers sent one after another through Postfix")
 	fs.IntVar(&o.attachMB, "attach-mb", 25, "memory: size of the attachment of the big answer, in MB")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
